@@ -1,0 +1,41 @@
+// `alexnet-wgsl eval`: top-1 and top-5 error of a checkpoint on a dataset's validation split,
+// from the centre crop and from the paper's 10-crop average.
+import { helpText, parseArgs, UsageError, type FlagSpecs } from './args.js';
+import { createEngine } from '../gpu/engine.js';
+import { openData } from '../train/data_source.js';
+import { openModel } from '../train/load_model.js';
+import { evaluate } from '../train/evaluate.js';
+import type { ArchName } from '../models/spec.js';
+
+const flags: FlagSpecs = {
+  arch: { type: 'string', choices: ['mini', 'paper', 'torchvision'], help: 'network (checked against the checkpoint)' },
+  checkpoint: { type: 'string', help: 'weights (safetensors)' },
+  data: { type: 'string', default: 'fashion-mnist', help: 'dataset; its validation split is used (else train)' },
+  'batch-size': { type: 'int', default: 100, help: 'images per batch' },
+  limit: { type: 'int', help: 'evaluate only the first N images' },
+  'ten-crop': { type: 'boolean', default: true, help: 'also the 10-crop average (--no-ten-crop)' },
+  help: { type: 'boolean', help: 'show this help' },
+};
+
+export async function evalCommand(argv: string[]): Promise<number> {
+  const { flags: f } = parseArgs(argv, flags);
+  if (f.help) { console.log(helpText('eval', 'top-1/top-5 error of a checkpoint', flags)); return 0; }
+  if (!f.checkpoint) throw new UsageError('eval needs --checkpoint FILE');
+  const engine = await createEngine();
+  try {
+    const { model, meta } = await openModel(engine, f.checkpoint, f.arch as ArchName | undefined);
+    const data = await openData(f.data, (w) => console.error(`warning: ${w}`));
+    const set = data.val ?? data.train;
+    const mean = Float32Array.from(meta.mean);
+    const scale = set.pixels ? meta.pixelScale : 1;
+    const rows: Array<[string, { top1Error: number; top5Error: number; samples: number }]> = [];
+    rows.push(['centre crop', await evaluate(model, set, { batchSize: f.batchSize, mean, scale, tenCrop: false, limit: f.limit })]);
+    if (f.tenCrop) rows.push(['10-crop', await evaluate(model, set, { batchSize: Math.max(1, Math.floor(f.batchSize / 10)), mean, scale, tenCrop: true, limit: f.limit })]);
+    console.log(`${meta.arch} on ${set.name} (${rows[0][1].samples} images)`);
+    for (const [name, r] of rows) console.log(`  ${name.padEnd(12)} top-1 error ${(100 * r.top1Error).toFixed(2)}%   top-5 error ${(100 * r.top5Error).toFixed(2)}%`);
+    model.dispose();
+    return 0;
+  } finally {
+    engine.dispose();
+  }
+}

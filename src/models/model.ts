@@ -1,0 +1,177 @@
+// A network built from a layer table (spec.ts): parameters with PyTorch names and layouts
+// (OIHW conv weights, [out, in] linear weights, fc6 flattened in C,H,W order), the forward pass
+// recorded on the active tape, shape inference, and loading/saving of weights.
+import { FormatError, ShapeError, fmtShape } from '../errors.js';
+import type { Engine } from '../gpu/engine.js';
+import { Rng, hashSeed } from '../data/rng.js';
+import { parameter } from '../ops/create.js';
+import { conv2d } from '../ops/conv2d.js';
+import { linear } from '../ops/linear.js';
+import { dropout } from '../ops/dropout.js';
+import { lrn } from '../ops/lrn.js';
+import { maxPool2d, adaptiveAvgPool2d } from '../ops/pool.js';
+import { flatten } from '../ops/shape.js';
+import type { Tensor } from '../tensor.js';
+import { archs, type Arch, type ArchName, type Init, type Layer } from './spec.js';
+
+export interface ModelOptions {
+  classes: number;
+  /** Input channels and side (default: the arch's). */
+  channels?: number;
+  inputSize?: number;
+  /** Dropout probability of the dropout layers (default 0.5, the paper's). */
+  dropout?: number;
+  /** Seed of the weight initialisation. */
+  seed?: number;
+}
+
+export interface ForwardOptions {
+  training: boolean;
+  /** Dropout masks are a function of (seed, step, layer, element): reproducible, resumable. */
+  seed?: number;
+  step?: number;
+  /** Stop after the layer with this feature name (e.g. 'fc7' for retrieval) and return its output. */
+  until?: string;
+}
+
+interface Shape3 { c: number; h: number; w: number }
+
+export class Model {
+  readonly arch: Arch;
+  readonly params: Tensor[] = [];
+  readonly classes: number;
+  readonly channels: number;
+  readonly inputSize: number;
+  dropoutP: number;
+  /** Per layer: its parameters (weight, bias) or none. */
+  private layerParams: Array<[Tensor, Tensor] | undefined> = [];
+  /** Output shape after every layer (per sample), for messages and the layer table. */
+  readonly shapes: Shape3[] = [];
+
+  constructor(readonly engine: Engine, arch: Arch | ArchName, opts: ModelOptions) {
+    this.arch = typeof arch === 'string' ? archs[arch] : arch;
+    this.classes = opts.classes;
+    this.channels = opts.channels ?? this.arch.channels;
+    this.inputSize = opts.inputSize ?? this.arch.inputSize;
+    this.dropoutP = opts.dropout ?? 0.5;
+    if (!(this.classes >= 2)) throw new ShapeError(`model: classes must be ≥ 2, got ${this.classes}`);
+    const rng = new Rng(opts.seed ?? 0);
+    let s: Shape3 = { c: this.channels, h: this.inputSize, w: this.inputSize };
+    for (const layer of this.arch.layers) {
+      s = this.outShape(layer, s);
+      this.shapes.push(s);
+      this.layerParams.push(this.makeParams(layer, rng));
+    }
+  }
+
+  private inFeatures = 0;
+
+  private outShape(l: Layer, s: Shape3): Shape3 {
+    const fail = (why: string) => { throw new ShapeError(`model ${this.arch.name}: input ${this.channels}×${this.inputSize}×${this.inputSize} is too small: ${why}`); };
+    switch (l.kind) {
+      case 'conv': {
+        if (s.c % l.groups || l.out % l.groups) fail(`${l.name}: ${s.c} channels do not split in ${l.groups} groups`);
+        const h = Math.floor((s.h + 2 * l.pad - l.kernel) / l.stride) + 1, w = Math.floor((s.w + 2 * l.pad - l.kernel) / l.stride) + 1;
+        if (h < 1 || w < 1) fail(`${l.name} gets ${s.h}×${s.w}`);
+        this.inFeatures = s.c;
+        return { c: l.out, h, w };
+      }
+      case 'maxpool': {
+        const h = Math.floor((s.h - l.kernel) / l.stride) + 1, w = Math.floor((s.w - l.kernel) / l.stride) + 1;
+        if (h < 1 || w < 1) fail(`max-pool gets ${s.h}×${s.w}`);
+        return { c: s.c, h, w };
+      }
+      case 'adaptiveavgpool': return { c: s.c, h: l.size, w: l.size };
+      case 'flatten': return { c: s.c * s.h * s.w, h: 1, w: 1 };
+      case 'linear': {
+        this.inFeatures = s.c * s.h * s.w;
+        return { c: l.out === 'classes' ? this.classes : l.out, h: 1, w: 1 };
+      }
+      default: return s;
+    }
+  }
+
+  private makeParams(l: Layer, rng: Rng): [Tensor, Tensor] | undefined {
+    if (l.kind !== 'conv' && l.kind !== 'linear') return undefined;
+    const out = l.kind === 'conv' ? l.out : l.out === 'classes' ? this.classes : l.out;
+    const wShape = l.kind === 'conv' ? [out, this.inFeatures / l.groups, l.kernel, l.kernel] : [out, this.inFeatures];
+    const fanIn = wShape.slice(1).reduce((a, b) => a * b, 1);
+    const w = new Float32Array(wShape.reduce((a, b) => a * b, 1));
+    fillInit(w, l.init, fanIn, rng);
+    const b = new Float32Array(out);
+    if (l.bias === 'init') fillInit(b, l.init, fanIn, rng); else b.fill(l.bias);
+    const wt = parameter(this.engine, w, wShape, `${l.name}.weight`);
+    const bt = parameter(this.engine, b, [out], `${l.name}.bias`);
+    this.params.push(wt, bt);
+    return [wt, bt];
+  }
+
+  /** Parameter count (60,965,224 for the paper's net at 1000 classes). */
+  get parameterCount(): number {
+    return this.params.reduce((n, p) => n + p.size, 0);
+  }
+
+  /** x [N, C, S, S] → logits [N, classes] (or the named feature with `until`). */
+  forward(x: Tensor, opts: ForwardOptions): Tensor {
+    const want = [-1, this.channels, this.inputSize, this.inputSize];
+    if (x.shape.length !== 4 || x.shape[1] !== want[1] || x.shape[2] !== want[2] || x.shape[3] !== want[3]) {
+      throw new ShapeError(`model ${this.arch.name}: input has shape ${fmtShape(x.shape)}, expected [N,${want.slice(1).join(',')}]`);
+    }
+    let h = x;
+    for (let i = 0; i < this.arch.layers.length; i++) {
+      const l = this.arch.layers[i];
+      const p = this.layerParams[i];
+      const prev = h;
+      switch (l.kind) {
+        case 'conv': h = conv2d(h, p![0], p![1], { stride: l.stride, padding: l.pad, groups: l.groups, relu: l.relu }); break;
+        case 'lrn': h = lrn(h, { size: l.size, alpha: l.alpha, beta: l.beta, k: l.k }); break;
+        case 'maxpool': h = maxPool2d(h, { kernel: l.kernel, stride: l.stride }); break;
+        case 'adaptiveavgpool': h = adaptiveAvgPool2d(h, [l.size, l.size]); break;
+        // inference hands the storage over instead of viewing it, so it is freed with the result
+        case 'flatten': h = this.engine.tape || h === x ? flatten(h) : h.moveTo([h.shape[0], h.size / h.shape[0]]); break;
+        case 'dropout':
+          h = dropout(h, this.dropoutP, { seed: hashSeed(opts.seed ?? 0, i), step: opts.step ?? 0, training: opts.training });
+          break;
+        case 'linear': h = linear(h, p![0], p![1], { relu: l.relu }); break;
+      }
+      // without a tape nothing else refers to an intermediate: free it once consumed
+      if (!this.engine.tape && prev !== x && prev !== h) prev.dispose();
+      if (l.kind === 'linear' && l.feature !== undefined && l.feature === opts.until) break;
+    }
+    return h;
+  }
+
+  /** Host copy of every parameter, by PyTorch name. */
+  async stateDict(): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
+    const out = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const p of this.params) out.set(p.name, { shape: [...p.shape], data: (await p.read()) as Float32Array });
+    return out;
+  }
+
+  /** Load weights by name; every tensor must be present with the right shape (names listed otherwise). */
+  load(weights: Map<string, { shape: readonly number[]; data: ArrayLike<number> }>, source = 'weights'): void {
+    const missing: string[] = [], misshapen: string[] = [];
+    for (const p of this.params) {
+      const t = weights.get(p.name);
+      if (!t) missing.push(p.name);
+      else if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i]) || t.data.length !== p.size) {
+        misshapen.push(`${p.name} ${fmtShape(t.shape)} (expected ${fmtShape(p.shape)})`);
+      }
+    }
+    if (missing.length || misshapen.length) {
+      throw new FormatError(`${source}: not weights of ${this.arch.name} with ${this.classes} classes:` +
+        (missing.length ? ` missing ${missing.join(', ')};` : '') + (misshapen.length ? ` misshapen ${misshapen.join(', ')}` : ''));
+    }
+    for (const p of this.params) p.write(weights.get(p.name)!.data);
+  }
+
+  dispose(): void {
+    this.params.forEach((p) => p.dispose());
+  }
+}
+
+function fillInit(a: Float32Array, init: Init, fanIn: number, rng: Rng): void {
+  if (init.kind === 'normal') for (let i = 0; i < a.length; i++) a[i] = init.std * rng.normal();
+  else if (init.kind === 'kaiming') { const std = Math.sqrt(2 / fanIn); for (let i = 0; i < a.length; i++) a[i] = std * rng.normal(); }
+  else { const bound = 1 / Math.sqrt(fanIn); for (let i = 0; i < a.length; i++) a[i] = (2 * rng.next() - 1) * bound; }
+}

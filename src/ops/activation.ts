@@ -1,0 +1,41 @@
+// ReLU and tanh, forward and backward. Both backward passes use the forward's output, which is
+// what a fused conv+bias+ReLU keeps, so no pre-activation buffer is ever needed.
+import { ceilDiv, grid1d } from '../gpu/grid.js';
+import { kernels } from '../kernels.js';
+import { Tensor } from '../tensor.js';
+
+export type Activation = 'relu' | 'tanh';
+
+function actForward(x: Tensor, kind: Activation): Tensor {
+  const y = new Tensor(x.engine, x.shape, 'f32', { name: kind });
+  for (const c of x.chunks()) {
+    x.engine.dispatch({
+      kernel: kernels.actFwd, overrides: { TANH: kind === 'tanh' ? 1 : 0 }, params: [c.count],
+      buffers: [x.binding(c.start, c.count), y.binding(c.start, c.count)], workgroups: grid1d(ceilDiv(c.count, 256)),
+    });
+  }
+  return y;
+}
+
+/** dx from the activation's output y and dy: shapes equal (any). */
+export function activationBackward(y: Tensor, dy: Tensor, kind: Activation): Tensor {
+  const dx = new Tensor(y.engine, y.shape, 'f32', { name: `d${kind}` });
+  for (const c of y.chunks()) {
+    y.engine.dispatch({
+      kernel: kernels.actBwd, overrides: { TANH: kind === 'tanh' ? 1 : 0 }, params: [c.count],
+      buffers: [y.binding(c.start, c.count), dy.binding(c.start, c.count), dx.binding(c.start, c.count)],
+      workgroups: grid1d(ceilDiv(c.count, 256)),
+    });
+  }
+  return dx;
+}
+
+/** y = act(x), recorded on the active tape. Any shape. */
+export function activation(x: Tensor, kind: Activation): Tensor {
+  const y = actForward(x, kind);
+  x.engine.tape?.record({ op: kind, inputs: [x], output: y, backward: (dy) => [activationBackward(y, dy, kind)] });
+  return y;
+}
+
+export const relu = (x: Tensor): Tensor => activation(x, 'relu');
+export const tanh = (x: Tensor): Tensor => activation(x, 'tanh');

@@ -1,0 +1,33 @@
+// Elementwise helpers the tape and optimizer need: fill, y = a·x + b·y (accumulate, copy, scale).
+// Each works on tensors of any size by binding them in chunks that fit one storage binding.
+import { ShapeError, fmtShape } from '../errors.js';
+import { f32 } from '../gpu/engine.js';
+import { ceilDiv, grid1d } from '../gpu/grid.js';
+import { kernels } from '../kernels.js';
+import type { Tensor } from '../tensor.js';
+
+/** t[:] = value */
+export function fill(t: Tensor, value: number): Tensor {
+  for (const c of t.chunks()) {
+    t.engine.dispatch({ kernel: kernels.fill, params: [c.count, f32(value)], buffers: [t.binding(c.start, c.count)], workgroups: grid1d(ceilDiv(c.count, 256)) });
+  }
+  return t;
+}
+
+/** y = a·x + b·y, elementwise (same element count). */
+export function axpby(a: number, x: Tensor, b: number, y: Tensor): Tensor {
+  if (x.size !== y.size) throw new ShapeError(`axpby: x ${fmtShape(x.shape)} and y ${fmtShape(y.shape)} differ in size`);
+  for (const c of y.chunks()) {
+    y.engine.dispatch({
+      kernel: kernels.axpy, params: [c.count, f32(a), f32(b)],
+      buffers: [x.binding(c.start, c.count), y.binding(c.start, c.count)], workgroups: grid1d(ceilDiv(c.count, 256)),
+    });
+  }
+  return y;
+}
+
+/** acc += g (gradient accumulation). */
+export const accumulate = (acc: Tensor, g: Tensor): Tensor => axpby(1, g, 1, acc);
+
+/** dst = src */
+export const copyInto = (src: Tensor, dst: Tensor): Tensor => axpby(1, src, 0, dst);

@@ -1,0 +1,64 @@
+// The paper's SGD: v ← μ·v − λ·ε·w − ε·g; w ← w + v (momentum 0.9, weight decay 0.0005,
+// learning rate 0.01 by default), one fused kernel per parameter tensor (per chunk for tensors
+// larger than one storage binding, e.g. fc6).
+import { AlexnetError } from './errors.js';
+import { f32 } from './gpu/engine.js';
+import { ceilDiv, grid1d } from './gpu/grid.js';
+import { kernels } from './kernels.js';
+import { zeros } from './ops/create.js';
+import type { Tensor } from './tensor.js';
+
+export interface SgdOptions {
+  lr?: number;
+  momentum?: number;
+  weightDecay?: number;
+  /** Names of parameters excluded from weight decay (default: none, as the paper states no exception). */
+  noDecay?: (p: Tensor) => boolean;
+}
+
+export class SGD {
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  /** One velocity per parameter, same shape, zero at start; saved in checkpoints. */
+  readonly velocities: Tensor[];
+  private noDecay: (p: Tensor) => boolean;
+
+  constructor(readonly params: Tensor[], opts: SgdOptions = {}) {
+    this.lr = opts.lr ?? 0.01;
+    this.momentum = opts.momentum ?? 0.9;
+    this.weightDecay = opts.weightDecay ?? 0.0005;
+    this.noDecay = opts.noDecay ?? (() => false);
+    this.velocities = params.map((p) => zeros(p.engine, p.shape, `${p.name}.velocity`));
+  }
+
+  /** Apply one update from each parameter's .grad (parameters without a gradient are left alone). */
+  step(): void {
+    this.params.forEach((w, k) => {
+      const g = w.grad;
+      if (!g) return;
+      if (g.size !== w.size) throw new AlexnetError(`SGD: gradient of ${w.name} has ${g.size} elements, parameter ${w.size}`);
+      const v = this.velocities[k];
+      const decay = this.noDecay(w) ? 0 : this.weightDecay;
+      for (const c of w.chunks()) {
+        w.engine.dispatch({
+          kernel: kernels.sgd, params: [c.count, f32(this.momentum), f32(decay * this.lr), f32(this.lr), f32(1)],
+          buffers: [g.binding(c.start, c.count), w.binding(c.start, c.count), v.binding(c.start, c.count)],
+          workgroups: grid1d(ceilDiv(c.count, 256)),
+        });
+      }
+    });
+  }
+
+  /** Drop every parameter's gradient (their buffers return to the pool for the next step). */
+  zeroGrad(): void {
+    for (const p of this.params) {
+      p.grad?.dispose();
+      p.grad = undefined;
+    }
+  }
+
+  dispose(): void {
+    this.velocities.forEach((v) => v.dispose());
+  }
+}

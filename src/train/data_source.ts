@@ -1,0 +1,19 @@
+// Resolves the --data argument into train/validation datasets: `fashion-mnist`, a folder of
+// .npy arrays, or an ImageFolder tree (train/<class>/*.jpg).
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { FormatError } from '../errors.js';
+import type { DataSplits } from '../data/dataset.js';
+import { loadFashionMnist } from '../data/fashion_mnist.js';
+import { loadNpyDir } from '../data/npy_dir.js';
+import { openImageFolder } from '../data/image_folder.js';
+
+export async function openData(spec: string, warn: (msg: string) => void = () => {}): Promise<DataSplits> {
+  if (spec === 'fashion-mnist') return loadFashionMnist({ download: true });
+  if (!existsSync(spec) || !statSync(spec).isDirectory()) {
+    throw new FormatError(`--data ${spec}: not 'fashion-mnist' and not a directory`);
+  }
+  if (existsSync(join(spec, 'train_images.npy'))) return loadNpyDir(spec);
+  if (existsSync(join(spec, 'train'))) return openImageFolder(spec, { warn });
+  throw new FormatError(`--data ${spec}: expected train_images.npy + train_labels.npy, or an ImageFolder tree with train/<class>/ images`);
+}

@@ -1,0 +1,48 @@
+// Evaluation: top-1 and top-5 error of a model on a dataset, from the centre crop or from the
+// paper's 10-crop average (four corners + centre and their mirrors, softmax averaged).
+import { takeDataset, type Dataset } from '../data/dataset.js';
+import { evalBatches } from '../data/loader.js';
+import type { Model } from '../models/model.js';
+import { softmax } from '../ops/softmax.js';
+import { Tensor } from '../tensor.js';
+
+export interface EvalResult { top1Error: number; top5Error: number; samples: number }
+
+export interface EvalOptions { batchSize: number; mean: Float32Array; scale: number; tenCrop: boolean; limit?: number }
+
+/** Count top-1/top-5 hits of `probs` [B, K] (any scores) against labels. */
+export function topkHits(scores: Float32Array, labels: ArrayLike<number>, classes: number): { top1: number; top5: number } {
+  let top1 = 0, top5 = 0;
+  for (let n = 0; n < labels.length; n++) {
+    const row = scores.subarray(n * classes, (n + 1) * classes);
+    const target = row[labels[n]];
+    let higher = 0; // classes ranked above the target (ties count against it, so no lucky ties)
+    for (let k = 0; k < classes; k++) if (row[k] > target || (row[k] === target && k < labels[n])) higher++;
+    if (higher === 0) top1++;
+    if (higher < 5) top5++;
+  }
+  return { top1, top5 };
+}
+
+export async function evaluate(model: Model, data: Dataset, o: EvalOptions): Promise<EvalResult> {
+  const e = model.engine;
+  const K = model.classes, crops = o.tenCrop ? 10 : 1;
+  let hits1 = 0, hits5 = 0, seen = 0;
+  const set = o.limit !== undefined && o.limit < data.length ? takeDataset(data, o.limit) : data;
+  for await (const b of evalBatches(set, { batchSize: o.batchSize, inputSize: model.inputSize, mean: o.mean, scale: o.scale, tenCrop: o.tenCrop })) {
+    const n = b.labels.length;
+    const x = new Tensor(e, [n * crops, model.channels, model.inputSize, model.inputSize], 'f32', { name: 'eval input' }).write(b.images);
+    const logits = model.forward(x, { training: false });
+    const probs = softmax(logits);
+    const p = (await probs.read()) as Float32Array;
+    x.dispose(); logits.dispose(); probs.dispose();
+    let scores = p;
+    if (crops > 1) { // average the softmax over each sample's crops (sample-major order)
+      scores = new Float32Array(n * K);
+      for (let s = 0; s < n; s++) for (let c = 0; c < crops; c++) for (let k = 0; k < K; k++) scores[s * K + k] += p[(s * crops + c) * K + k] / crops;
+    }
+    const h = topkHits(scores, b.labels, K);
+    hits1 += h.top1; hits5 += h.top5; seen += n;
+  }
+  return { top1Error: seen ? 1 - hits1 / seen : NaN, top5Error: seen ? 1 - hits5 / seen : NaN, samples: seen };
+}

@@ -1,0 +1,113 @@
+// Engine core: device info, tensors, fill/axpy, activations vs float64 reference, the paper's
+// update step by step, the tape's accumulation, typed errors for bad input.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  ShapeError, DisposedError, ShaderError, LimitError, Tensor, tensor, zeros, fill, axpby, relu, tanh,
+  activation, parameter, record, SGD, createEngine,
+} from '../src/index.js';
+import { gpu, disposeGpu, rand, close } from './helpers.js';
+
+test.after(disposeGpu);
+
+test('engine reports adapter, limits and features', async () => {
+  const e = await gpu();
+  const info = e.info();
+  assert.ok(info.limits.maxStorageBufferBindingSize >= 128 * 1024 * 1024);
+  assert.ok(Array.isArray(info.features));
+  assert.type(info.adapter.vendor, 'string');
+});
+
+test('upload, download, fill, axpby round trip', async () => {
+  const e = await gpu();
+  const x = tensor(e, [1, 2, 3, 4, 5], [5]);
+  assert.equal(Array.from(await x.read()), [1, 2, 3, 4, 5]);
+  const y = fill(zeros(e, [5]), 2);
+  axpby(3, x, 0.5, y); // y = 3x + 1
+  assert.equal(Array.from(await y.read()), [4, 7, 10, 13, 16]);
+  x.dispose(); y.dispose();
+});
+
+test('relu and tanh forward/backward match float64 on an odd size', async () => {
+  const e = await gpu();
+  const n = 1037;
+  const xs = rand(n, 1, -2, 2), ws = rand(n, 2);
+  for (const kind of ['relu', 'tanh'] as const) {
+    const x = parameter(e, xs, [n], 'x');
+    const tape = record(e);
+    const y = activation(x, kind);
+    const yExp = xs.map((v) => (kind === 'relu' ? Math.max(v, 0) : Math.tanh(v)));
+    close(await y.read(), yExp, 1e-6, 1e-5, `${kind} forward`);
+    tape.backward(y, tensor(e, ws, [n]));
+    const gExp = xs.map((v, i) => (kind === 'relu' ? (v > 0 ? ws[i] : 0) : ws[i] * (1 - Math.tanh(v) ** 2)));
+    close(await x.grad!.read(), gExp, 1e-6, 1e-5, `${kind} backward`);
+    tape.dispose(); x.dispose();
+  }
+});
+
+test('gradients accumulate over fan-out and over backward calls', async () => {
+  const e = await gpu();
+  const x = parameter(e, [-1, 2, 3], [3], 'x');
+  for (let rep = 1; rep <= 2; rep++) {
+    const tape = record(e);
+    const a = relu(x), b = relu(x); // x used twice
+    const s = relu(a); // chain
+    tape.backward(s); tape.dispose();
+    void b;
+    // only the path through s reaches the loss: d/dx = 1 where x > 0, times rep (accumulated)
+    assert.equal(Array.from(await x.grad!.read()), [0, rep, rep]);
+  }
+  x.dispose();
+});
+
+test("the paper's update matches a hand-computed sequence", async () => {
+  const e = await gpu();
+  const w = parameter(e, [1, -2], [2], 'w');
+  const opt = new SGD([w], { lr: 0.1, momentum: 0.9, weightDecay: 0.5 });
+  let wh = [1, -2], vh = [0, 0];
+  const grads = [[0.5, -1], [1, 1], [-2, 0.25]];
+  for (const g of grads) {
+    w.grad = tensor(e, g, [2]);
+    opt.step(); opt.zeroGrad();
+    vh = vh.map((v, i) => 0.9 * v - 0.5 * 0.1 * wh[i] - 0.1 * g[i]);
+    wh = wh.map((x, i) => x + vh[i]);
+    close(await w.read(), wh, 1e-6, 1e-6, 'w');
+    close(await opt.velocities[0].read(), vh, 1e-6, 1e-6, 'v');
+  }
+  // step 1 by hand: v = -0.05*1 - 0.1*0.5 = -0.1 → w = 0.9
+  opt.dispose(); w.dispose();
+});
+
+test('bad input: shape mismatch, disposed tensor, bad reshape', async () => {
+  const e = await gpu();
+  const a = zeros(e, [3]), b = zeros(e, [4]);
+  assert.throws(() => axpby(1, a, 1, b), (err: unknown) => err instanceof ShapeError && /\[3\].*\[4\]/.test((err as Error).message));
+  assert.throws(() => tensor(e, [1, 2, 3], [2, 2]), (err: unknown) => err instanceof ShapeError);
+  assert.throws(() => a.reshape([2, 2]), (err: unknown) => err instanceof ShapeError);
+  a.dispose();
+  assert.throws(() => a.buffer, (err: unknown) => err instanceof DisposedError);
+  await a.read().then(() => assert.unreachable('read of disposed'), (err) => assert.instance(err, DisposedError));
+  b.dispose();
+});
+
+test('a tensor larger than maxBufferSize or the memory budget throws LimitError', async () => {
+  const e = await createEngine({ memoryLimitBytes: 1 << 20 });
+  assert.throws(() => new Tensor(e, [1 << 20]), (err: unknown) => err instanceof LimitError && /budget/.test((err as Error).message));
+  const big = Math.ceil(e.limits.maxBufferSize / 4) + 16;
+  assert.throws(() => new Tensor(e, [big]), (err: unknown) => err instanceof LimitError && /maxBufferSize/.test((err as Error).message));
+  e.dispose();
+  assert.throws(() => zeros(e, [1]), (err: unknown) => err instanceof DisposedError);
+});
+
+test('a WGSL compile error surfaces as ShaderError with line:col', async () => {
+  const e = await createEngine();
+  const broken = { name: 'broken', code: '@group(0) @binding(0) var<uniform> p: vec4u;\n@compute @workgroup_size(1) fn main() {\n  let x: f32 = p.x;\n}\n' };
+  e.dispatch({ kernel: broken, params: [0], buffers: [], workgroups: [1] });
+  await e.sync().then(() => assert.unreachable('no error'), (err) => {
+    assert.instance(err, ShaderError);
+    assert.match(err.message, /broken\.wgsl:3:\d+/);
+  });
+  e.dispose();
+});
+
+test.run();

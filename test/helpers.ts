@@ -1,0 +1,69 @@
+// Shared test helpers: one engine per test file, seeded random data, a float64-vs-GPU compare
+// that prints the first values and the max difference (llm.c's check_tensor), and a central
+// finite-difference gradient of a float64 CPU reference.
+import * as assert from 'uvu/assert';
+import { createEngine, type Engine } from '../src/index.js';
+
+let engine: Engine | undefined;
+export async function gpu(): Promise<Engine> {
+  engine ??= await createEngine();
+  return engine;
+}
+export function disposeGpu(): void {
+  engine?.dispose();
+  engine = undefined;
+}
+
+/** Deterministic uniform numbers in [lo, hi) from a seed (mulberry32). */
+export function rand(n: number, seed: number, lo = -1, hi = 1): Float64Array {
+  let s = seed >>> 0;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
+  }
+  return out;
+}
+
+/** Assert |actual − expected| ≤ atol + rtol·|expected| everywhere. */
+export function close(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol: number, label: string): number {
+  assert.is(actual.length, expected.length, `${label}: length`);
+  let maxdiff = 0, worst = -1;
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    if (!(d <= atol + rtol * Math.abs(expected[i]))) { if (worst < 0 || d > maxdiff) worst = i; }
+    if (!(d <= maxdiff)) maxdiff = d;
+  }
+  if (worst >= 0) {
+    const head = Array.from({ length: Math.min(5, expected.length) }, (_, i) => `${actual[i]} vs ${expected[i]}`).join(', ');
+    assert.unreachable(`${label}: mismatch at ${worst}: ${actual[worst]} vs ${expected[worst]} (maxdiff ${maxdiff}); first: ${head}`);
+  }
+  return maxdiff;
+}
+
+/**
+ * Central finite differences of f (a scalar function of x, computed in float64) at x.
+ * Returns df/dx for every element.
+ */
+export function numericGrad(f: (x: Float64Array) => number, x: Float64Array, h = 1e-4): Float64Array {
+  const g = new Float64Array(x.length);
+  const xp = Float64Array.from(x);
+  for (let i = 0; i < x.length; i++) {
+    const v = xp[i];
+    xp[i] = v + h; const fp = f(xp);
+    xp[i] = v - h; const fm = f(xp);
+    xp[i] = v;
+    g[i] = (fp - fm) / (2 * h);
+  }
+  return g;
+}
+
+/** Σ w·y: a random linear functional turns any op into a scalar for gradient checks. */
+export const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+};

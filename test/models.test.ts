@@ -1,0 +1,98 @@
+// The three architectures: shapes and parameter counts (60,965,224 for the paper's net), the
+// paper's forward at batch 1, and the mini net against the same net in PyTorch (logits and the
+// gradients of every parameter), which checks the layer table, flatten order and the op chain.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Model } from '../src/models/model.js';
+import { tensor, record, ShapeError } from '../src/index.js';
+import { softmaxCrossEntropy } from '../src/ops/softmax.js';
+import { gpu, disposeGpu, rand, close } from './helpers.js';
+
+test.after(disposeGpu);
+
+test('parameter counts and layer shapes of the three archs', async () => {
+  const e = await gpu();
+  const mini = new Model(e, 'mini', { classes: 10 });
+  assert.equal(mini.shapes.filter((_, i) => mini.arch.layers[i].kind === 'maxpool').map((s) => [s.c, s.h, s.w]), [[24, 13, 13], [48, 6, 6], [48, 2, 2]]);
+  assert.is(mini.parameterCount, 24 * 25 + 24 + 48 * 12 * 25 + 48 + 64 * 48 * 9 + 64 + 64 * 32 * 9 + 64 + 48 * 32 * 9 + 48 + 192 * 256 + 256 + 256 * 256 + 256 + 256 * 10 + 10);
+  mini.dispose();
+  const paper = new Model(e, 'paper', { classes: 1000 });
+  assert.is(paper.parameterCount, 60_965_224);
+  assert.equal(paper.shapes.filter((_, i) => paper.arch.layers[i].kind === 'conv').map((s) => [s.c, s.h, s.w]),
+    [[96, 55, 55], [256, 27, 27], [384, 13, 13], [384, 13, 13], [256, 13, 13]]);
+  assert.equal(paper.params.map((p) => p.name).slice(0, 4), ['conv1.weight', 'conv1.bias', 'conv2.weight', 'conv2.bias']);
+  assert.equal(paper.params[2].shape, [256, 48, 5, 5]); // grouped conv: [out, in/groups, kh, kw]
+  // biases 1 in conv2, conv4, conv5, fc6, fc7; 0 in conv1, conv3, fc8
+  const firstBias = async (name: string) => (await paper.params.find((p) => p.name === name)!.read())[0];
+  assert.equal(await Promise.all(['conv1', 'conv2', 'conv3', 'conv4', 'conv5', 'fc6', 'fc7', 'fc8'].map((n) => firstBias(`${n}.bias`))), [0, 1, 0, 1, 1, 1, 1, 0]);
+  // the paper forward at batch 1
+  const x = tensor(e, rand(3 * 227 * 227, 3, -100, 100), [1, 3, 227, 227]);
+  const logits = paper.forward(x, { training: false });
+  assert.equal(logits.shape, [1, 1000]);
+  const v = await logits.read();
+  assert.ok(v.every(Number.isFinite));
+  assert.throws(() => paper.forward(tensor(e, new Float32Array(3 * 224 * 224), [1, 3, 224, 224]), { training: false }), (err: unknown) => err instanceof ShapeError && /224/.test((err as Error).message));
+  x.dispose(); logits.dispose(); paper.dispose();
+  const tv = new Model(e, 'torchvision', { classes: 1000 });
+  assert.is(tv.parameterCount, 61_100_840);
+  assert.equal(tv.params.map((p) => p.name).filter((n) => n.endsWith('weight')), ['features.0.weight', 'features.3.weight', 'features.6.weight', 'features.8.weight', 'features.10.weight', 'classifier.1.weight', 'classifier.4.weight', 'classifier.6.weight']);
+  tv.dispose();
+});
+
+const TORCH_MINI = `
+import json, sys, torch, torch.nn as nn
+d = json.load(open(sys.argv[1]))
+torch.set_default_dtype(torch.float64)
+def conv(i, o, k, p, g): return nn.Conv2d(i, o, k, padding=p, groups=g)
+lrn = lambda: nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)   # = the paper's α=1e-4 form
+net = nn.Sequential(conv(1,24,5,2,1), nn.ReLU(), lrn(), nn.MaxPool2d(3,2),
+  conv(24,48,5,2,2), nn.ReLU(), lrn(), nn.MaxPool2d(3,2), conv(48,64,3,1,1), nn.ReLU(),
+  conv(64,64,3,1,2), nn.ReLU(), conv(64,48,3,1,2), nn.ReLU(), nn.MaxPool2d(3,2), nn.Flatten(),
+  nn.Linear(192,256), nn.ReLU(), nn.Linear(256,256), nn.ReLU(), nn.Linear(256,10))
+layers = [m for m in net if isinstance(m, (nn.Conv2d, nn.Linear))]
+names = ['conv1','conv2','conv3','conv4','conv5','fc6','fc7','fc8']
+for n, m in zip(names, layers):
+  m.weight.data = torch.tensor(d[n+'.weight'], dtype=torch.float64).reshape(m.weight.shape)
+  m.bias.data = torch.tensor(d[n+'.bias'], dtype=torch.float64)
+x = torch.tensor(d['x'], dtype=torch.float64).reshape(d['n'], 1, 28, 28)
+y = torch.tensor(d['y'])
+logits = net(x)
+loss = nn.functional.cross_entropy(logits, y)
+loss.backward()
+out = {'logits': logits.flatten().tolist(), 'loss': loss.item()}
+for n, m in zip(names, layers):
+  out[n+'.weight'] = m.weight.grad.flatten().tolist(); out[n+'.bias'] = m.bias.grad.flatten().tolist()
+print(json.dumps(out))
+`;
+
+test('mini matches the same net in PyTorch: logits, loss and every gradient', async () => {
+  const e = await gpu();
+  const model = new Model(e, 'mini', { classes: 10, seed: 5, dropout: 0 });
+  const n = 3;
+  const xs = rand(n * 28 * 28, 11, -1, 2), ys = [3, 0, 7];
+  const d: Record<string, unknown> = { n, x: Array.from(xs), y: ys };
+  for (const p of model.params) d[p.name] = Array.from(await p.read());
+  const dir = mkdtempSync(join(tmpdir(), 'mini-torch-'));
+  writeFileSync(join(dir, 'in.json'), JSON.stringify(d));
+  writeFileSync(join(dir, 'ref.py'), TORCH_MINI);
+  const r = spawnSync('/usr/bin/python3', [join(dir, 'ref.py'), join(dir, 'in.json')], { encoding: 'utf8', timeout: 120_000, maxBuffer: 1 << 28 });
+  rmSync(dir, { recursive: true, force: true });
+  assert.is(r.status, 0, `PyTorch reference failed (is python3-torch installed? scripts/setup-system.sh --test): ${r.stderr}`);
+  const ref = JSON.parse(r.stdout);
+  const x = tensor(e, xs, [n, 1, 28, 28]);
+  const y = tensor(e, ys, [n], 'i32');
+  const tape = record(e);
+  const logits = tape.retain(model.forward(x, { training: true, seed: 1, step: 0 })); // dropout 0: deterministic
+  const loss = tape.retain(softmaxCrossEntropy(logits, y));
+  close(await logits.read(), ref.logits, 1e-4, 1e-3, 'logits');
+  close(await loss.read(), [ref.loss], 1e-5, 1e-4, 'loss');
+  tape.backward(loss);
+  for (const p of model.params) close(await p.grad!.read(), ref[p.name], 2e-5, 2e-3, `d ${p.name}`);
+  tape.dispose(); x.dispose(); y.dispose(); model.dispose();
+});
+
+test.run();
