@@ -34,6 +34,8 @@ export class SGD {
 
   /** Apply one update from each parameter's .grad (parameters without a gradient are left alone). */
   step(): void {
+    const engine = this.params[0]?.engine;
+    if (engine) engine.label = 'update';
     this.params.forEach((w, k) => {
       const g = w.grad;
       if (!g) return;
@@ -48,6 +50,7 @@ export class SGD {
         });
       }
     });
+    if (engine) engine.label = '';
   }
 
   /** Drop every parameter's gradient (their buffers return to the pool for the next step). */

@@ -19,6 +19,8 @@ export interface Node {
 
 export class Tape {
   readonly nodes: Node[] = [];
+  /** engine.label when each node was recorded: the backward runs under '<label> backward'. */
+  private labels: string[] = [];
   private owned = new Set<Tensor>();
   private retained = new Set<Tensor>();
   private done = false;
@@ -32,6 +34,7 @@ export class Tape {
     if (node.inputs.some((t) => t.requiresGrad)) {
       node.output.requiresGrad = true;
       this.nodes.push(node);
+      this.labels.push(this.engine.label || node.op);
     } else node.saved?.forEach((t) => t.dispose());
   }
 
@@ -59,6 +62,7 @@ export class Tape {
     for (let k = this.nodes.length - 1; k >= 0; k--) {
       const node = this.nodes[k];
       const g = grads.get(node.output);
+      this.engine.label = `${this.labels[k]} backward`;
       if (g) {
         grads.delete(node.output);
         const inGrads = node.backward(g);
@@ -77,6 +81,7 @@ export class Tape {
       if (!this.retained.has(node.output)) { node.output.dispose(); this.owned.delete(node.output); }
     }
     for (const g of grads.values()) if (g !== seed) g.dispose();
+    this.engine.label = '';
   }
 
   /** Free every intermediate this tape still holds (retained ones too). */
@@ -87,6 +92,7 @@ export class Tape {
     this.owned.clear();
     this.retained.clear();
     this.nodes.length = 0;
+    this.labels.length = 0;
     if (this.engine.tape === this) this.engine.tape = undefined;
   }
 }

@@ -9,9 +9,10 @@ import { evalCommand } from './eval_cmd.js';
 import { predictCommand } from './predict_cmd.js';
 import { neighborsCommand } from './neighbors_cmd.js';
 import { infoCommand } from './info_cmd.js';
+import { benchCommand } from './bench_cmd.js';
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
-  train: trainCommand, eval: evalCommand, predict: predictCommand, neighbors: neighborsCommand, info: infoCommand,
+  train: trainCommand, eval: evalCommand, predict: predictCommand, neighbors: neighborsCommand, info: infoCommand, bench: benchCommand,
 };
 
 const usage = `usage: alexnet-wgsl <command> [flags]
@@ -22,6 +23,7 @@ commands:
   predict     top-5 labels of images (and a picture), or logits of an .npy batch
   neighbors   nearest training images in fc7 feature space (the paper's figure 4, right)
   info        the WebGPU adapter, its limits and features
+  bench       --profile: one training step broken down by op
 
 'alexnet-wgsl <command> --help' lists a command's flags.`;
 

@@ -7,6 +7,7 @@ import { AdapterError, DeviceError, DisposedError, LimitError, ShaderError } fro
 import { BufferPool, type PoolCounters } from './buffers.js';
 import { PipelineCache, type Kernel, type Overrides } from './pipelines.js';
 import type { Tape } from '../tape.js';
+import { Profiler, type ProfileEntry } from './profiler.js';
 
 // GPUBufferUsage & co. are globals in browsers; dawn.node hands them out instead.
 // Installing them does not touch `navigator`, so nothing keeps the process alive.
@@ -101,6 +102,9 @@ export class Engine {
   private memoryLimit: number;
   /** The tape ops record onto (set by record(), cleared by tape.dispose()). */
   tape?: Tape;
+  /** What the ops being encoded belong to (a layer name); profiles group dispatches by it. */
+  label = '';
+  private profiler?: Profiler;
   /** Submits so far (a step should need one or a few). */
   submits = 0;
   /** Dispatches encoded so far. */
@@ -197,7 +201,7 @@ export class Engine {
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: uniform } }];
     d.buffers.forEach((resource, i) => entries.push({ binding: i + 1, resource }));
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-    const pass = this.computePass();
+    const pass = this.profiler ? this.timedPass(d.kernel.name) : this.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     const [x, y = 1, z = 1] = d.workgroups;
@@ -205,6 +209,7 @@ export class Engine {
     if (x > max || y > max || z > max) throw new LimitError(`${d.kernel.name}: dispatch ${x}x${y}x${z} exceeds ${max} workgroups per dimension`);
     if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
     this.pool.release(uniform); // parked until submit
+    if (this.profiler) this.endPass();
     this.dispatchCount++;
     if (++this.dispatches >= this.maxPerSubmit) this.flush();
   }
@@ -224,6 +229,33 @@ export class Engine {
     return buf;
   }
 
+  /** A compute pass of its own for one profiled dispatch, with timestamps at its start and end. */
+  private timedPass(kernel: string): GPUComputePassEncoder {
+    this.endPass();
+    if (this.profiler!.full) this.flush();
+    const timestampWrites = this.profiler!.next(kernel, this.label);
+    this.pass = this.beginBatch().beginComputePass({ timestampWrites });
+    return this.pass;
+  }
+
+  /** Time every dispatch from now on (needs the timestamp-query feature). */
+  startProfile(): void {
+    this.check();
+    this.flush();
+    this.profiler = new Profiler(this.device);
+  }
+
+  /** Stop timing; returns each dispatch since startProfile() with its GPU time. */
+  async stopProfile(): Promise<ProfileEntry[]> {
+    const p = this.profiler;
+    if (!p) return [];
+    this.flush();
+    this.profiler = undefined;
+    const entries = await p.results();
+    await this.sync();
+    return entries;
+  }
+
   /** Copy bytes between buffers inside the current batch. */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     this.check();
@@ -240,6 +272,7 @@ export class Engine {
   flush(): void {
     if (!this.encoder || this.disposed) return;
     this.endPass();
+    this.profiler?.resolve(this.encoder);
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = undefined;
     this.dispatches = 0;

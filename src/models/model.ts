@@ -47,6 +47,8 @@ export class Model {
   private layerParams: Array<[Tensor, Tensor] | undefined> = [];
   /** Output shape after every layer (per sample), for messages and the layer table. */
   readonly shapes: Shape3[] = [];
+  /** Per layer: a label for profiles (conv2, conv2.lrn, conv2.maxpool, …) and multiply-adds per sample. */
+  readonly layerInfo: Array<{ label: string; kind: Layer['kind']; macs: number }> = [];
 
   constructor(readonly engine: Engine, arch: Arch | ArchName, opts: ModelOptions) {
     this.arch = typeof arch === 'string' ? archs[arch] : arch;
@@ -57,10 +59,17 @@ export class Model {
     if (!(this.classes >= 2)) throw new ShapeError(`model: classes must be ≥ 2, got ${this.classes}`);
     const rng = new Rng(opts.seed ?? 0);
     let s: Shape3 = { c: this.channels, h: this.inputSize, w: this.inputSize };
+    let last = 'input';
     for (const layer of this.arch.layers) {
+      const before = s;
       s = this.outShape(layer, s);
       this.shapes.push(s);
       this.layerParams.push(this.makeParams(layer, rng));
+      const named = layer.kind === 'conv' || layer.kind === 'linear';
+      if (named) last = layer.name;
+      const macs = layer.kind === 'conv' ? s.c * s.h * s.w * (before.c / layer.groups) * layer.kernel ** 2
+        : layer.kind === 'linear' ? s.c * before.c * before.h * before.w : 0;
+      this.layerInfo.push({ label: named ? last : `${last}.${layer.kind}`, kind: layer.kind, macs });
     }
   }
 
@@ -122,6 +131,7 @@ export class Model {
       const l = this.arch.layers[i];
       const p = this.layerParams[i];
       const prev = h;
+      this.engine.label = this.layerInfo[i].label;
       switch (l.kind) {
         case 'conv': h = conv2d(h, p![0], p![1], { stride: l.stride, padding: l.pad, groups: l.groups, relu: l.relu }); break;
         case 'lrn': h = lrn(h, { size: l.size, alpha: l.alpha, beta: l.beta, k: l.k }); break;
@@ -138,6 +148,7 @@ export class Model {
       if (!this.engine.tape && prev !== x && prev !== h) prev.dispose();
       if (l.kind === 'linear' && l.feature !== undefined && l.feature === opts.until) break;
     }
+    this.engine.label = '';
     return h;
   }
 

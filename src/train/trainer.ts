@@ -148,7 +148,9 @@ async function run(o: TrainOptions, io: TrainIO, engine: Engine): Promise<TrainS
         y.write(batch.labels);
         const tape = record(engine);
         const logits = tape.retain(model.forward(x, { training: true, seed: o.seed, step: state.step }));
+        engine.label = 'loss';
         const loss = tape.retain(softmaxCrossEntropy(logits, y));
+        engine.label = '';
         tape.backward(loss);
         opt.step();
         const [lv, lg] = await Promise.all([loss.read(), logits.read()]);
