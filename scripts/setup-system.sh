@@ -23,6 +23,7 @@ have dataset-fashion-mnist || pkgs+=(dataset-fashion-mnist)
 command -v node >/dev/null || pkgs+=(nodejs npm)
 if [ $want_test = 1 ]; then
   have python3-torch || pkgs+=(python3-torch)
+  have python3-torchvision || pkgs+=(python3-torchvision)
   have python3-numpy || pkgs+=(python3-numpy)
 fi
 

@@ -4,9 +4,12 @@
 import { AlexnetError } from './errors.js';
 import { f32 } from './gpu/engine.js';
 import { ceilDiv, grid1d } from './gpu/grid.js';
-import { kernels } from './kernels.js';
+import type { Kernel } from './gpu/pipelines.js';
+import sgdWgsl from '../kernels/sgd_momentum.wgsl';
 import { zeros } from './ops/create.js';
 import type { Tensor } from './tensor.js';
+
+const sgdKernel: Kernel = { name: 'sgd_momentum', code: sgdWgsl };
 
 export interface SgdOptions {
   lr?: number;
@@ -44,7 +47,7 @@ export class SGD {
       const decay = this.noDecay(w) ? 0 : this.weightDecay;
       for (const c of w.chunks()) {
         w.engine.dispatch({
-          kernel: kernels.sgd, params: [c.count, f32(this.momentum), f32(decay * this.lr), f32(this.lr), f32(1)],
+          kernel: sgdKernel, params: [c.count, f32(this.momentum), f32(decay * this.lr), f32(this.lr), f32(1)],
           buffers: [g.binding(c.start, c.count), w.binding(c.start, c.count), v.binding(c.start, c.count)],
           workgroups: grid1d(ceilDiv(c.count, 256)),
         });

@@ -1,8 +1,13 @@
 // ReLU and tanh, forward and backward. Both backward passes use the forward's output, which is
 // what a fused conv+bias+ReLU keeps, so no pre-activation buffer is ever needed.
 import { ceilDiv, grid1d } from '../gpu/grid.js';
-import { kernels } from '../kernels.js';
+import type { Kernel } from '../gpu/pipelines.js';
+import actFwdWgsl from '../../kernels/act_fwd.wgsl';
+import actBwdWgsl from '../../kernels/act_bwd.wgsl';
 import { Tensor } from '../tensor.js';
+
+const actFwd: Kernel = { name: 'act_fwd', code: actFwdWgsl };
+const actBwd: Kernel = { name: 'act_bwd', code: actBwdWgsl };
 
 export type Activation = 'relu' | 'tanh';
 
@@ -10,7 +15,7 @@ function actForward(x: Tensor, kind: Activation): Tensor {
   const y = new Tensor(x.engine, x.shape, 'f32', { name: kind });
   for (const c of x.chunks()) {
     x.engine.dispatch({
-      kernel: kernels.actFwd, overrides: { TANH: kind === 'tanh' ? 1 : 0 }, params: [c.count],
+      kernel: actFwd, overrides: { TANH: kind === 'tanh' ? 1 : 0 }, params: [c.count],
       buffers: [x.binding(c.start, c.count), y.binding(c.start, c.count)], workgroups: grid1d(ceilDiv(c.count, 256)),
     });
   }
@@ -22,7 +27,7 @@ export function activationBackward(y: Tensor, dy: Tensor, kind: Activation): Ten
   const dx = new Tensor(y.engine, y.shape, 'f32', { name: `d${kind}` });
   for (const c of y.chunks()) {
     y.engine.dispatch({
-      kernel: kernels.actBwd, overrides: { TANH: kind === 'tanh' ? 1 : 0 }, params: [c.count],
+      kernel: actBwd, overrides: { TANH: kind === 'tanh' ? 1 : 0 }, params: [c.count],
       buffers: [y.binding(c.start, c.count), dy.binding(c.start, c.count), dx.binding(c.start, c.count)],
       workgroups: grid1d(ceilDiv(c.count, 256)),
     });

@@ -3,13 +3,18 @@
 import { ShapeError, fmtShape } from '../errors.js';
 import { f32 } from '../gpu/engine.js';
 import { ceilDiv, grid1d } from '../gpu/grid.js';
-import { kernels } from '../kernels.js';
+import type { Kernel } from '../gpu/pipelines.js';
+import fillWgsl from '../../kernels/fill.wgsl';
+import axpyWgsl from '../../kernels/axpy.wgsl';
 import type { Tensor } from '../tensor.js';
+
+const fillKernel: Kernel = { name: 'fill', code: fillWgsl };
+const axpyKernel: Kernel = { name: 'axpy', code: axpyWgsl };
 
 /** t[:] = value */
 export function fill(t: Tensor, value: number): Tensor {
   for (const c of t.chunks()) {
-    t.engine.dispatch({ kernel: kernels.fill, params: [c.count, f32(value)], buffers: [t.binding(c.start, c.count)], workgroups: grid1d(ceilDiv(c.count, 256)) });
+    t.engine.dispatch({ kernel: fillKernel, params: [c.count, f32(value)], buffers: [t.binding(c.start, c.count)], workgroups: grid1d(ceilDiv(c.count, 256)) });
   }
   return t;
 }
@@ -19,7 +24,7 @@ export function axpby(a: number, x: Tensor, b: number, y: Tensor): Tensor {
   if (x.size !== y.size) throw new ShapeError(`axpby: x ${fmtShape(x.shape)} and y ${fmtShape(y.shape)} differ in size`);
   for (const c of y.chunks()) {
     y.engine.dispatch({
-      kernel: kernels.axpy, params: [c.count, f32(a), f32(b)],
+      kernel: axpyKernel, params: [c.count, f32(a), f32(b)],
       buffers: [x.binding(c.start, c.count), y.binding(c.start, c.count)], workgroups: grid1d(ceilDiv(c.count, 256)),
     });
   }

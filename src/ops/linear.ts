@@ -36,7 +36,7 @@ const whole = (t: Tensor, ld: number, off = 0): MatrixRef => ({ t, start: 0, cou
 
 /** The binding of a MatrixRef, rounded up to whole vec4s (pool buffers are 16-byte multiples). */
 function bind4(r: MatrixRef): GPUBufferBinding {
-  const limit = r.t.engine.limits.maxStorageBufferBindingSize;
+  const limit = r.t.engine.maxBindingElems * 4;
   const size = Math.min(Math.max(16, Math.ceil(r.count / 4) * 16), r.t.buffer.size - r.start * 4);
   if (size > limit) throw new LimitError(`gemm: tensor '${r.t.name}' ${fmtShape(r.t.shape)} (${r.count} elements) exceeds one storage binding`);
   return { buffer: r.t.buffer, offset: r.start * 4, size };
