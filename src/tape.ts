@@ -2,10 +2,12 @@
 // it in reverse, handing each node the gradient of its output and accumulating (+=) the
 // gradients it returns into its inputs. Intermediates are freed as soon as the reverse walk has
 // passed their producer, so gradient buffers are recycled by liveness within the step.
+// With setCheckNumerics() on, every output and gradient is also checked for NaN/Inf (numerics.ts).
 import { AlexnetError, ShapeError, fmtShape } from './errors.js';
 import type { Engine } from './gpu/engine.js';
 import { Tensor } from './tensor.js';
 import { accumulate, fill } from './ops/elementwise.js';
+import { checkNumericsOf, type NumericsMonitor } from './numerics.js';
 
 export interface Node {
   readonly op: string;
@@ -24,13 +26,18 @@ export class Tape {
   private owned = new Set<Tensor>();
   private retained = new Set<Tensor>();
   private done = false;
+  /** Set while --check-numerics is on: every output and gradient is watched (looked up once per tape). */
+  private readonly numerics: NumericsMonitor | undefined;
 
-  constructor(readonly engine: Engine) {}
+  constructor(readonly engine: Engine) {
+    this.numerics = checkNumericsOf(engine);
+  }
 
   /** Called by ops: record a node if any input requires a gradient. */
   record(node: Node): void {
     if (this.done) throw new AlexnetError('tape: record after backward/dispose; start a new tape');
     this.owned.add(node.output);
+    if (this.numerics) this.numerics.watch(node.output, this.engine.label ? `${this.engine.label} (${node.op}) output` : `${node.op} output`);
     if (node.inputs.some((t) => t.requiresGrad)) {
       node.output.requiresGrad = true;
       this.nodes.push(node);
@@ -66,6 +73,9 @@ export class Tape {
       if (g) {
         grads.delete(node.output);
         const inGrads = node.backward(g);
+        if (this.numerics) {
+          inGrads.forEach((gi, i) => gi && this.numerics!.watch(gi, `${this.labels[k]} backward: gradient of ${node.inputs[i].name !== 'tensor' ? node.inputs[i].name : `input ${i} of ${node.op}`}`));
+        }
         if (g !== seed) g.dispose();
         node.inputs.forEach((input, i) => {
           const gi = inGrads[i];

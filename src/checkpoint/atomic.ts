@@ -1,8 +1,9 @@
 // Crash-safe file replacement: write a sibling temp file, fsync it, rename it over the target and
-// fsync the directory, so a reader (or a resumed run) sees the old file or the new one, never a torn mix.
-import { open, rename, unlink } from 'node:fs/promises';
+// fsync the directory, so a reader (or a resumed run) sees the old file or the new one, never a torn mix;
+// the temp file a killed writer leaves behind is removed by the next run (removeStaleTemps).
+import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { AlexnetError } from '../errors.js';
 
 /** A file could not be written; `code` is the OS error (ENOSPC, EACCES, EROFS, ...). */
@@ -89,4 +90,25 @@ function wrap(path: string, err: unknown, note = 'the previous file is untouched
   const msg = err instanceof Error ? err.message : String(err);
   const why = code && !msg.includes(code) ? `${code}: ${msg}` : msg;
   return new CheckpointWriteError(path, code, `cannot write ${path}: ${why} (${note})`, err);
+}
+
+/** Names atomicWrite gives its temp files: `<target>.tmp-<pid>-<hex>`. */
+export const TEMP_NAME = /^(.+)\.tmp-(\d+)-[0-9a-f]+$/;
+
+/**
+ * Delete the temp files a killed writer left in `dir` (a kill between open and rename leaves one).
+ * Call it only while holding the folder's lock: then no live writer can own one of them.
+ * Returns the names removed; files that cannot be removed are left alone.
+ */
+export async function removeStaleTemps(dir: string, fs: Pick<AtomicFs, 'unlink'> = nodeFs): Promise<string[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!TEMP_NAME.test(name)) continue;
+    try {
+      await fs.unlink(join(dir, name));
+      removed.push(name);
+    } catch { /* gone meanwhile, or not ours to remove */ }
+  }
+  return removed;
 }

@@ -41,13 +41,19 @@ export async function acquireLock(dir: string): Promise<Lock> {
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       const fh = await open(path, 'wx', 0o644);
+      // Held from the moment the file exists: another acquire in this process that reads our pid
+      // in it meanwhile must refuse, not take it for a stale lock of an earlier process.
+      held.add(path);
       try {
         await fh.writeFile(JSON.stringify(info) + '\n');
         await fh.sync();
-      } finally {
-        await fh.close();
+      } catch (err) {
+        held.delete(path);
+        await fh.close().catch(() => {});
+        await unlink(path).catch(() => {});
+        throw new LockError(`cannot write lock ${path}: ${(err as Error).message}`);
       }
-      held.add(path);
+      await fh.close();
       return makeLock(path, info, tookOver);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new LockError(`cannot create lock ${path}: ${(err as Error).message}`);

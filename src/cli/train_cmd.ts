@@ -1,6 +1,7 @@
 // `alexnet-wgsl train`: flags → TrainOptions, SIGINT/SIGTERM handling, the summary line.
+// Ctrl-C once: finish the step, checkpoint, exit 130; twice: exit 130 at once (the checkpoint on disk stays whole).
 import { helpText, parseArgs, UsageError, type FlagSpecs } from './args.js';
-import { train, fmtTime, type TrainOptions } from '../train/trainer.js';
+import { trainRecovering, fmtTime, type TrainOptions } from '../train/trainer.js';
 import type { ArchName } from '../models/spec.js';
 
 export const trainFlags: FlagSpecs = {
@@ -29,6 +30,8 @@ export const trainFlags: FlagSpecs = {
   'val-limit': { type: 'int', help: 'use only the first N validation images' },
   'ten-crop': { type: 'boolean', default: false, help: 'final evaluation also with the 10-crop average' },
   pictures: { type: 'boolean', default: true, help: 'write curves.png and conv1-kernels.png' },
+  'check-numerics': { type: 'boolean', default: false, help: 'check every op\'s output for NaN/Inf and name the first (debugging; slower)' },
+  'device-retries': { type: 'int', default: 2, help: 'times a lost GPU device is re-created and the run resumed from its checkpoint' },
   help: { type: 'boolean', help: 'show this help' },
 };
 
@@ -40,6 +43,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (f.steps !== undefined && f.steps < 1) throw new UsageError('--steps must be ≥ 1');
   if (!(f.dropout >= 0 && f.dropout < 1)) throw new UsageError('--dropout must be in [0, 1)');
   if (!(f.lr > 0)) throw new UsageError('--lr must be > 0');
+  if (!(f.deviceRetries >= 0)) throw new UsageError('--device-retries must be ≥ 0');
   const lrSteps = f.lrSteps?.map((s: string) => {
     if (!/^\d+$/.test(s)) throw new UsageError(`--lr-steps: '${s}' is not an epoch number`);
     return Number(s);
@@ -49,7 +53,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     momentum: f.momentum, weightDecay: f.weightDecay, dropout: f.dropout, augment: f.augment, shuffle: f.shuffle,
     seed: f.seed, classes: f.classes, init: f.init, resume: f.resume, out: f.out, lrPatience: f.lrPatience, lrSteps,
     logEvery: f.logEvery, checkpointEvery: f.checkpointEvery, inputSize: f.inputSize, trainLimit: f.trainLimit,
-    valLimit: f.valLimit, tenCrop: f.tenCrop, pictures: f.pictures,
+    valLimit: f.valLimit, tenCrop: f.tenCrop, pictures: f.pictures, checkNumerics: f.checkNumerics,
   };
   let stop = false;
   const onSignal = (sig: string) => {
@@ -61,11 +65,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
   try {
-    const r = await train(opts, {
+    const r = await trainRecovering(opts, {
       log: (l) => console.log(l),
       warn: (l) => console.error(`warning: ${l}`),
       stopRequested: () => stop,
-    });
+    }, { retries: f.deviceRetries });
     if (r.interrupted) {
       console.error(`interrupted at step ${r.state.step}: checkpoint written to ${r.checkpoint}; continue with --resume ${opts.out}`);
       return 130;

@@ -288,7 +288,7 @@ export class Engine {
   async sync(): Promise<void> {
     this.check();
     this.flush();
-    await this.device.queue.onSubmittedWorkDone();
+    await this.device.queue.onSubmittedWorkDone().catch((e) => this.lostWhileWaiting(e));
     await this.throwPending();
   }
 
@@ -313,7 +313,7 @@ export class Engine {
     this.copy(src, offset, staging, 0, size);
     this.flush();
     try {
-      await staging.mapAsync(GPUMapMode.READ, 0, size);
+      await staging.mapAsync(GPUMapMode.READ, 0, size).catch((e) => this.lostWhileWaiting(e));
       const out = staging.getMappedRange(0, size).slice(0, bytes);
       staging.unmap();
       await this.throwPending();
@@ -321,6 +321,19 @@ export class Engine {
     } finally {
       this.pool.release(staging); // reusable after the next submit
     }
+  }
+
+  // A pending map rejects with a bare DOMException when the device is lost meanwhile; the lost
+  // promise, settled within a tick or so, says why: wait for it briefly and throw that, typed.
+  private async lostWhileWaiting(err: unknown): Promise<never> {
+    if (this.disposed) throw new DisposedError('engine was disposed while a read was pending');
+    const info = await new Promise<GPUDeviceLostInfo | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), 200);
+      this.device.lost.then((i) => { clearTimeout(timer); resolve(i); });
+    });
+    const e = err as Error;
+    this.failure ??= new DeviceError(info ? `WebGPU device lost (${info.reason}): ${info.message}` : `reading from the GPU failed: ${e?.name}: ${e?.message}`);
+    throw this.failure;
   }
 
   /** Write host data into a buffer. Pending work is submitted first so it sees the old contents. */

@@ -1,11 +1,13 @@
 // Checkpoints of a model (and optionally its optimizer and run state) as safetensors files:
 // weights under their PyTorch names, velocities under `momentum.<name>`, the run state and the
-// preprocessing (mean, class names) as string metadata. Written atomically with a checksum.
-import { FormatError } from '../errors.js';
+// preprocessing (mean, class names) as string metadata. Written atomically with a checksum; read as
+// hostile data: metadata is JSON (never evaluated) and every field is checked before it sizes anything.
+import { FormatError, NumericalError } from '../errors.js';
 import { readSafetensors, writeSafetensors, type NamedTensor, type Safetensors } from '../checkpoint/safetensors.js';
+import type { AtomicFs } from '../checkpoint/atomic.js';
 import type { Model } from '../models/model.js';
 import type { SGD } from '../optim.js';
-import type { ArchName } from '../models/spec.js';
+import { archs, type ArchName } from '../models/spec.js';
 
 export const FORMAT = 'alexnet-wgsl/1';
 
@@ -19,7 +21,11 @@ export interface RunState {
   sinceImprove: number;   // epochs without improvement (plateau schedule)
   reductions: number;     // learning-rate divisions done
   elapsedMs: number;      // training wall time so far
+  /** Sums of the epoch and of the progress interval in progress, so metrics resume exactly. */
+  sums?: RunSums;
 }
+
+export interface RunSums { epochLoss: number; epochHits: number; epochSeen: number; windowLoss: number; windowHits: number; windowSteps: number }
 
 /** What a checkpoint says about the model and its inputs. */
 export interface ModelMeta {
@@ -40,7 +46,13 @@ export interface Checkpoint {
   state?: RunState;
 }
 
-export async function saveCheckpoint(path: string, model: Model, meta: ModelMeta, opt?: SGD, state?: RunState): Promise<void> {
+/**
+ * Write model weights (and optimizer velocities and run state) to `path`, atomically. Non-finite
+ * values are refused with a NumericalError before anything is written: a checkpoint holding NaN
+ * would replace the last good one. A failed write is a CheckpointWriteError; the old file stays.
+ * `fs` substitutes the file-system calls (tests make writes fail through it).
+ */
+export async function saveCheckpoint(path: string, model: Model, meta: ModelMeta, opt?: SGD, state?: RunState, fs?: AtomicFs): Promise<void> {
   const tensors: Record<string, NamedTensor> = {};
   for (const [name, t] of await model.stateDict()) tensors[name] = { dtype: 'F32', shape: t.shape, data: t.data };
   if (opt) {
@@ -49,9 +61,15 @@ export async function saveCheckpoint(path: string, model: Model, meta: ModelMeta
       tensors[`momentum.${opt.params[i].name}`] = { dtype: 'F32', shape: [...v.shape], data: (await v.read()) as Float32Array };
     }
   }
+  for (const [name, t] of Object.entries(tensors)) {
+    const data = t.data as Float32Array;
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) throw new NumericalError(`${path} not written: ${name} holds ${data[i]} at index ${i}; the file on disk was left as it was`);
+    }
+  }
   const metadata: Record<string, string> = { format: FORMAT, meta: JSON.stringify(meta) };
   if (state) metadata.state = JSON.stringify(state);
-  await writeSafetensors(path, tensors, metadata);
+  await writeSafetensors(path, tensors, metadata, fs);
 }
 
 export async function loadCheckpoint(path: string): Promise<Checkpoint> {
@@ -62,9 +80,10 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
 export function parseCheckpoint(file: Safetensors, path: string): Checkpoint {
   const md = file.metadata;
   const meta = parseJson<ModelMeta>(md.meta, path, 'meta');
-  if (!meta || typeof meta.arch !== 'string' || !Number.isInteger(meta.classes)) {
+  if (!isRecord(meta) || typeof meta.arch !== 'string' || !Number.isInteger(meta.classes)) {
     throw new FormatError(`${path}: not an alexnet-wgsl checkpoint (metadata "meta" with arch and classes missing)`);
   }
+  checkMeta(meta, path);
   const weights = new Map<string, { shape: number[]; data: Float32Array }>();
   const velocities = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, t] of Object.entries(file.tensors)) {
@@ -73,6 +92,7 @@ export function parseCheckpoint(file: Safetensors, path: string): Checkpoint {
     if (name.startsWith('momentum.')) velocities.set(name.slice('momentum.'.length), entry); else weights.set(name, entry);
   }
   const state = md.state === undefined ? undefined : parseJson<RunState>(md.state, path, 'state');
+  if (state !== undefined) checkState(state, path);
   return { meta, weights, velocities: velocities.size ? velocities : undefined, state };
 }
 
@@ -90,9 +110,47 @@ export async function loadWeightsOnly(path: string): Promise<Map<string, { shape
 function parseJson<T>(text: string | undefined, path: string, key: string): T {
   if (text === undefined) throw new FormatError(`${path}: metadata "${key}" is missing`);
   try {
-    return JSON.parse(text) as T; // data, never code: plain JSON values only
+    // Data, never code: plain JSON values only. A "__proto__" key is dropped, so no later spread or
+    // Object.assign of these values can reach a prototype.
+    return JSON.parse(text, (k, v) => (k === '__proto__' ? undefined : v)) as T;
   } catch {
     throw new FormatError(`${path}: metadata "${key}" is not valid JSON`);
+  }
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+// Every field that later sizes a tensor or drives a loop is range-checked here, so a hostile file
+// is a FormatError and never an allocation of whatever size it names.
+function checkMeta(m: ModelMeta, path: string): void {
+  const bad = (field: string, want: string) => new FormatError(`${path}: metadata "meta": ${field} is ${JSON.stringify((m as unknown as Record<string, unknown>)[field])?.slice(0, 60)}, expected ${want}`);
+  if (!Object.hasOwn(archs, m.arch)) throw bad('arch', `one of ${Object.keys(archs).join(', ')}`);
+  if (!(Number.isInteger(m.classes) && m.classes >= 2 && m.classes <= 1 << 20)) throw bad('classes', 'an integer in [2, 1048576]');
+  if (!(Number.isInteger(m.channels) && m.channels >= 1 && m.channels <= 1024)) throw bad('channels', 'an integer in [1, 1024]');
+  if (!(Number.isInteger(m.inputSize) && m.inputSize >= 1 && m.inputSize <= 4096)) throw bad('inputSize', 'an integer in [1, 4096]');
+  if (m.channels * m.inputSize ** 2 > 2 ** 28) throw bad('inputSize', `at most ${Math.floor(Math.sqrt(2 ** 28 / m.channels))} for ${m.channels} channels (2^28 values per image)`);
+  if (!(Array.isArray(m.mean) && m.mean.length === m.channels && m.mean.every((x) => typeof x === 'number' && Number.isFinite(x)))) throw bad('mean', `${m.channels} finite numbers`);
+  if (!(typeof m.pixelScale === 'number' && Number.isFinite(m.pixelScale) && m.pixelScale > 0)) throw bad('pixelScale', 'a positive number');
+  if (m.classNames !== undefined && !(Array.isArray(m.classNames) && m.classNames.length <= m.classes && m.classNames.every((c) => typeof c === 'string'))) {
+    throw bad('classNames', `at most ${m.classes} strings`);
+  }
+  if (m.config !== undefined && !isRecord(m.config)) throw bad('config', 'an object');
+}
+
+function checkState(s: RunState, path: string): void {
+  if (!isRecord(s)) throw new FormatError(`${path}: metadata "state" is not an object`);
+  const r = s as unknown as Record<string, unknown>;
+  const bad = (field: string, want: string) => new FormatError(`${path}: metadata "state": ${field} is ${JSON.stringify(r[field])?.slice(0, 60)}, expected ${want}`);
+  for (const k of ['epoch', 'batch', 'step', 'sinceImprove', 'reductions'] as const) {
+    if (!(Number.isSafeInteger(s[k]) && s[k] >= 0)) throw bad(k, 'a non-negative integer');
+  }
+  if (!(typeof s.lr === 'number' && Number.isFinite(s.lr) && s.lr > 0)) throw bad('lr', 'a positive number');
+  if (!(typeof s.bestValError === 'number' && s.bestValError >= 0 && s.bestValError <= 1)) throw bad('bestValError', 'a number in [0, 1]');
+  if (!(typeof s.elapsedMs === 'number' && Number.isFinite(s.elapsedMs) && s.elapsedMs >= 0)) throw bad('elapsedMs', 'a non-negative number');
+  if (s.sums !== undefined) {
+    const ok = isRecord(s.sums) && (['epochLoss', 'epochHits', 'epochSeen', 'windowLoss', 'windowHits', 'windowSteps'] as const)
+      .every((k) => typeof s.sums![k] === 'number' && Number.isFinite(s.sums![k]) && s.sums![k] >= 0);
+    if (!ok) throw bad('sums', 'an object of six non-negative numbers');
   }
 }
 

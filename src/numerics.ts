@@ -1,0 +1,94 @@
+// Numerics monitor: flags NaN/Inf in tensors on the GPU (one tiny kernel per tensor, one small
+// read per step) and names the first watched tensor that went bad, in the order they were watched.
+// The trainer watches the input, the loss and every gradient each step; setCheckNumerics() makes
+// the tape also watch every op's output and every gradient it produces (debugging, --check-numerics).
+import type { Engine } from './gpu/engine.js';
+import { ceilDiv, grid1d } from './gpu/grid.js';
+import type { Kernel } from './gpu/pipelines.js';
+import { fill } from './ops/elementwise.js';
+import { Tensor } from './tensor.js';
+import nonfiniteWgsl from '../kernels/nonfinite.wgsl';
+
+const kernel: Kernel = { name: 'nonfinite', code: nonfiniteWgsl };
+
+export interface BadTensor {
+  /** What was watched, e.g. 'loss', 'gradient of conv3.weight', 'conv2 (lrn) output'. */
+  label: string;
+  /** Position among the tensors watched since reset() (0: the first). */
+  index: number;
+  kind: 'NaN' | 'Inf' | 'NaN and Inf';
+  /** Watched tensors that were non-finite in all (this one included). */
+  count: number;
+}
+
+export class NumericsMonitor {
+  private flags: Tensor;
+  private labels: string[] = [];
+  /** Watches dropped because the capacity was reached since reset(). */
+  dropped = 0;
+
+  constructor(readonly engine: Engine, readonly capacity = 1024) {
+    this.flags = new Tensor(engine, [capacity], 'u32', { name: 'numerics.flags' });
+    fill(this.flags, 0);
+  }
+
+  /** Start a new round (a step): forget the watched tensors and clear their flags on the GPU. */
+  reset(): void {
+    if (this.labels.length) fill(this.flags, 0);
+    this.labels = [];
+    this.dropped = 0;
+  }
+
+  /** Flag t's NaN/Inf values under `label` (encoded into the current batch; f32 tensors only). */
+  watch(t: Tensor, label: string): void {
+    if (t.dtype !== 'f32' || t.size === 0) return;
+    if (this.labels.length >= this.capacity) { this.dropped++; return; }
+    const slot = this.labels.length;
+    this.labels.push(label);
+    const flags = this.flags.binding();
+    for (const c of t.chunks()) {
+      this.engine.dispatch({ kernel, params: [c.count, slot], buffers: [t.binding(c.start, c.count), flags], workgroups: grid1d(ceilDiv(c.count, 256)) });
+    }
+  }
+
+  /** Number of tensors watched since reset(). */
+  get watched(): number {
+    return this.labels.length;
+  }
+
+  /** Read the flags (submits pending work): the first non-finite watched tensor, or undefined. */
+  async firstBad(): Promise<BadTensor | undefined> {
+    const n = this.labels.length;
+    if (n === 0) return undefined;
+    const flags = new Uint32Array(await this.engine.readBuffer(this.flags.buffer, 0, 4 * n));
+    const index = flags.findIndex((f) => f !== 0);
+    if (index < 0) return undefined;
+    const f = flags[index];
+    return { label: this.labels[index], index, kind: f === 1 ? 'NaN' : f === 2 ? 'Inf' : 'NaN and Inf', count: flags.filter((x) => x !== 0).length };
+  }
+
+  dispose(): void {
+    this.flags.dispose();
+    this.labels = [];
+    if (monitors.get(this.engine) === this) monitors.delete(this.engine);
+  }
+}
+
+// Kept outside the Engine so that the check costs nothing when off: a tape looks it up once.
+const monitors = new WeakMap<Engine, NumericsMonitor>();
+
+/** Make every tape of `engine` watch each op's output and each gradient (undefined: stop). */
+export function setCheckNumerics(engine: Engine, monitor: NumericsMonitor | undefined): void {
+  if (monitor) monitors.set(engine, monitor); else monitors.delete(engine);
+}
+
+/** The monitor tapes of `engine` report to, if checking is on. */
+export function checkNumericsOf(engine: Engine): NumericsMonitor | undefined {
+  return monitors.get(engine);
+}
+
+/** First non-finite value of a host array: its index and value, or undefined. */
+export function firstNonFinite(a: ArrayLike<number>): { index: number; value: number } | undefined {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return { index: i, value: a[i] };
+  return undefined;
+}
