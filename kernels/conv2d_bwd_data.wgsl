@@ -10,10 +10,10 @@
 // Dispatch: (ceil(n·HA·WA / (WG·TN)), ceil(Cg / TM), groups·sy·sx) workgroups of WG invocations,
 //   HA = ceil(H / sy), WA = ceil(W / sx); workgroup_id.z = group·sy·sx + ry·sx + rx.
 // Tiling: as conv2d_fwd.wgsl — each invocation owns TM input channels × TN input pixels of one
-//   phase (pixels interleaved across the workgroup, channel block uniform so weight loads are
-//   scalar), walks K = Og × taps once, gathering TN dy values per tap with hoisted row checks.
+//   phase (pixels interleaved across the workgroup, channel block uniform per workgroup), walks
+//   K = Og × taps once, loading TM weights and gathering TN dy values per tap (row checks hoisted).
 //   Pixels outside the image (phase rows/columns that run short) are computed clamped, not stored.
-// Numerics: f32 FMA accumulation in (o, t, u) order; deterministic.
+// Numerics: f32 accumulation with fma() in (o, t, u) order; deterministic.
 override TM: u32 = 16;          // input channels per invocation (TM·TN ≤ 128)
 override TN: u32 = 8;           // input pixels per invocation (≤ 16)
 override WG: u32 = 64;          // invocations per workgroup

@@ -7,10 +7,10 @@
 // Tiling: each invocation owns a TM × TN register tile of dW (TM output channels × TN weight taps,
 //   taps interleaved across the workgroup so neighbouring invocations read neighbouring x) and
 //   reduces over the whole r range of the dispatch in a fixed order: no atomics, no split
-//   reduction, deterministic. The channel block is uniform per workgroup, so dy loads are scalar;
+//   reduction, deterministic. The channel block is uniform per workgroup (dy addresses uniform);
 //   x is gathered with the row check hoisted out of the ox loop. A batch too large for one binding
 //   is reduced chunk by chunk: with p.accumulate = 1 the kernel adds the previous dw.
-// Numerics: f32 FMA accumulation in (img, oy, ox) order.
+// Numerics: f32 accumulation with fma() in (img, oy, ox) order.
 override TM: u32 = 16;          // output channels per invocation (TM·TN ≤ 128)
 override TN: u32 = 8;           // weight taps per invocation (≤ 16)
 override WG: u32 = 64;          // invocations per workgroup

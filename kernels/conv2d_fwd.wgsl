@@ -8,12 +8,14 @@
 //   walks the whole K range once: per k it loads TM weights and gathers TN input values (zero where
 //   the window hangs over the padding), then does TM·TN FMAs. No workgroup memory, no barriers: on
 //   lavapipe big register tiles beat shared-memory tiling (see shared/LAVAPIPE.md). All invocations
-//   of a workgroup share the channel block (workgroup_id.y), so weight addresses are uniform across
-//   the workgroup and compile to scalar loads; pixels are interleaved across invocations
-//   (pixel = base + j·WG + local id), so neighbouring invocations read neighbouring addresses.
-//   Padding/row checks are hoisted out of the kx loop. Channels past Og and pixels past n·OH·OW
-//   compute on clamped indices and are not stored.
-// Numerics: f32 FMA accumulation in k order (c, ky, kx), bias added last; deterministic.
+//   of a workgroup share the channel block (workgroup_id.y), so weight addresses are uniform (a
+//   compiler may load them once per SIMD group; lavapipe 25.0 still loads per lane, so a load costs
+//   about the same whichever side it is on and TM·TN/(TM+TN) FMAs per load is what counts). Pixels
+//   are interleaved across invocations (pixel = base + j·WG + local id), so neighbouring invocations
+//   read neighbouring addresses. Padding/row checks are hoisted out of the kx loop. Channels past
+//   Og and pixels past n·OH·OW compute on clamped indices and are not stored.
+// Numerics: f32 accumulation with fma() (lavapipe emits mul + add) in k order (c, ky, kx), bias
+//   added last; deterministic.
 override TM: u32 = 16;          // output channels per invocation (TM·TN ≤ 128)
 override TN: u32 = 8;           // output pixels per invocation (≤ 16)
 override WG: u32 = 64;          // invocations per workgroup

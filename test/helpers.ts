@@ -67,3 +67,6 @@ export const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
   return s;
 };
+
+/** An engine whose storage bindings hold only 64 KiB, so small shapes exercise the chunked paths. */
+export const cappedEngine = (bytes = 64 * 1024): Promise<Engine> => createEngine({ limits: { maxStorageBufferBindingSize: bytes } });

@@ -7,28 +7,16 @@
 // of ≤ 4 terms in a different order); average pools 1e-6 abs + 1e-5 rel.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ShapeError, createEngine, parameter, record, tensor, type Engine, type Tensor } from '../src/index.js';
+import { ShapeError, parameter, record, tensor, type Engine, type Tensor } from '../src/index.js';
 import {
   adaptiveAvgPool2d, avgPool2d, maxPool2d, maxPool2dBackward, maxPool2dForward, planeChunks, type AvgPool2dOptions,
 } from '../src/ops/pool.js';
 import {
   avgPool2dBackwardRef, avgPool2dRef, maxPool2dBackwardRef, maxPool2dRef, poolOutShape, runTorch, type PoolOpts, type Shape4,
 } from './ref/pool.js';
-import { close, disposeGpu, dot, gpu, numericGrad, rand } from './helpers.js';
+import { cappedEngine, close, disposeGpu, dot, gpu, numericGrad, rand } from './helpers.js';
 
 test.after(disposeGpu);
-
-/**
- * An engine whose storage bindings hold 64 KiB. Dawn raises requested limits that are below the
- * WebGPU defaults (128 MiB) back to the default, so if the engine's own binding size did not
- * follow the requested cap, impose it here: chunking reads engine.maxBindingElems.
- */
-async function cappedEngine(): Promise<Engine> {
-  const cap = 64 * 1024;
-  const e = await createEngine({ limits: { maxStorageBufferBindingSize: cap } });
-  if (e.maxBindingElems > cap / 4) Object.assign(e, { maxBindingElems: cap / 4 });
-  return e;
-}
 
 const f32r = (a: ArrayLike<number>): Float64Array => Float64Array.from(Float32Array.from(a));
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);

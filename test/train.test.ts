@@ -3,39 +3,17 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { train, type TrainOptions } from '../src/train/trainer.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { writeNpy } from '../src/data/npy.js';
+import { makeData } from './fixtures/faults.js';
 import { gpu, disposeGpu } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'train-test-'));
 test.after(() => { disposeGpu(); rmSync(dir, { recursive: true, force: true }); });
-
-/** 4 classes of 28×28 patterns (stripes in different directions) with noise: learnable in steps. */
-async function makeData(root: string, nTrain: number, nVal: number): Promise<void> {
-  let s = 12345;
-  const noise = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 24) / 255;
-  const make = (n: number) => {
-    const img = new Uint8Array(n * 28 * 28), lab = new Int32Array(n);
-    for (let k = 0; k < n; k++) {
-      const c = k % 4; lab[k] = c;
-      for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) {
-        const on = c === 0 ? (x >> 2) % 2 : c === 1 ? (y >> 2) % 2 : c === 2 ? ((x + y) >> 2) % 2 : x < 14 ? 1 : 0;
-        img[k * 784 + y * 28 + x] = Math.min(255, on * 180 + 60 * noise());
-      }
-    }
-    return { img, lab };
-  };
-  const t = make(nTrain), v = make(nVal);
-  mkdirSync(root, { recursive: true });
-  await writeNpy(join(root, 'train_images.npy'), t.img, [nTrain, 28, 28, 1]);
-  await writeNpy(join(root, 'train_labels.npy'), t.lab, [nTrain]);
-  await writeNpy(join(root, 'val_images.npy'), v.img, [nVal, 28, 28, 1]);
-  await writeNpy(join(root, 'val_labels.npy'), v.lab, [nVal]);
-}
 
 const base = (out: string, extra: Partial<TrainOptions> = {}): TrainOptions => ({
   arch: 'mini', data: join(dir, 'data'), epochs: 2, batchSize: 16, lr: 0.01, momentum: 0.9, weightDecay: 0.0005,
