@@ -73,6 +73,18 @@ test('CLI: eval and predict a trained checkpoint; bad input exits 2 with one lin
   assert.is(pr.status, 0, pr.stderr);
   assert.ok(existsSync(join(dir, 'y.npy')));
 
+  // image files → top-5 lines and the figure; fc7 neighbours → the figure
+  const sharp = (await import('sharp')).default;
+  await sharp(Buffer.alloc(40 * 30 * 3, 200), { raw: { width: 40, height: 30, channels: 3 } }).png().toFile(join(dir, 'img.png'));
+  const pi = cli('predict', '--checkpoint', ck, '--figure', join(dir, 'pred.png'), join(dir, 'img.png'));
+  assert.is(pi.status, 0, pi.stderr);
+  assert.is(pi.stdout.split('\n').filter((l) => /^ +[\d.]+% +class \d$/.test(l)).length, 4); // 4 classes: top-4
+  assert.ok(existsSync(join(dir, 'pred.png')));
+  const nb = cli('neighbors', '--checkpoint', ck, '--data', join(dir, 'data'), '--queries', '2', '--k', '3', '--figure', join(dir, 'nb.png'));
+  assert.is(nb.status, 0, nb.stderr);
+  assert.is(nb.stdout.split('\n').filter((l) => /^query \d \(label \d\): (#\d+ \(label \d, d=[\d.]+\)(, )?){3}$/.test(l)).length, 2, nb.stdout);
+  assert.ok(existsSync(join(dir, 'nb.png')));
+
   const bad = (args: string[], re: RegExp) => {
     const r = cli(...args);
     assert.is(r.status, 2, `${args.join(' ')} → ${r.status}: ${r.stderr}`);
