@@ -18,12 +18,9 @@ import { ceilDiv } from '../src/gpu/grid.js';
 import { Tensor } from '../src/tensor.js';
 import { linearBackward, linearForward } from '../src/ops/linear.js';
 import naiveWgsl from './kernels/gemm_naive.wgsl';
+import { FC_LAYERS } from './lib/fc_rows.js';
 
-const LAYERS = [
-  { name: 'fc6', in: 9216, out: 4096 },
-  { name: 'fc7', in: 4096, out: 4096 },
-  { name: 'fc8', in: 4096, out: 1000 },
-];
+const LAYERS = FC_LAYERS; // shared with the suite (bench/lib/fc_rows.ts, `npm run bench -- fc`)
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => { const [k, v] = a.replace(/^--/, '').split('='); return [k, v ?? 'true']; }));
 const batches = (args.batches ?? '8,32,128').split(',').map(Number);
