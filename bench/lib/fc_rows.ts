@@ -22,7 +22,7 @@ async function timeRow(e: Engine, timer: GpuTimer, report: Report, reps: number,
   const rep = new Replay(e, cap.dispatches);
   const t = await timer.time(rep, reps, 0);
   rep.dispose(); cap.result.dispose();
-  return report.add(fromTimes(t, { ...base, note: `${base.note ? `${base.note}; ` : ''}${cap.dispatches.length} dispatches` }));
+  return report.add(fromTimes(t, { ...base, note: `${base.note ? `${base.note}; ` : ''}${cap.dispatches.length} dispatch${cap.dispatches.length === 1 ? '' : 'es'}` }));
 }
 
 export async function fcRows(e: Engine, timer: GpuTimer, report: Report, L: FcLayer, B: number, reps: number,
