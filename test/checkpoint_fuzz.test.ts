@@ -6,16 +6,7 @@ import { createHash } from 'node:crypto';
 import { FormatError } from '../src/errors.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../src/checkpoint/safetensors.js';
 
-/** mulberry32: the same cases on every run, so a failure reproduces. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './helpers.js';
 
 const r = rng(20120607);
 const int = (n: number) => Math.floor(r() * n);

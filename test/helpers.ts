@@ -14,18 +14,21 @@ export function disposeGpu(): void {
   engine = undefined;
 }
 
-/** Deterministic uniform numbers in [lo, hi) from a seed (mulberry32). */
-export function rand(n: number, seed: number, lo = -1, hi = 1): Float64Array {
+/** mulberry32: a seeded source, so every random choice of a test reproduces. */
+export function rng(seed: number): () => number {
   let s = seed >>> 0;
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
+  return () => {
     s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
-  }
-  return out;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Deterministic uniform numbers in [lo, hi) from a seed. */
+export function rand(n: number, seed: number, lo = -1, hi = 1): Float64Array {
+  const r = rng(seed);
+  return Float64Array.from({ length: n }, () => lo + (hi - lo) * r());
 }
 
 /** Assert |actual − expected| ≤ atol + rtol·|expected| everywhere. */
