@@ -3,11 +3,15 @@
 //   i.e. per group dW_g[o, k] = Σ_r dY_g[o, r] · Xcol_g[k, r], k = (c·KH + ky)·KW + kx, r = (img, oy, ox).
 // Layout: x [n, C, H, W], dy [n, O, OH, OW], dw [O, Cg, KH, KW] (OIHW); f32, row-major.
 // Bindings: 0 uniform P; 1 x (read); 2 dy (read); 3 dw (read_write).
-// Dispatch: (ceil(Cg·KH·KW / (WG·TN)), ceil(Og / TM), groups) workgroups of WG invocations.
+// Dispatch: (ceil(Cg·KH·KW / (WG·TN)), ceil(Og / TM), groups · splits) workgroups of WG invocations.
+//   Split-K over the batch: workgroup z = s·groups + g reduces images [s·ips, (s+1)·ips) and writes
+//   its partial dW to dw[s·O·Cg·KH·KW ...]; the caller sums the splits in fixed order (col_sum).
+//   Used when the tile grid alone has too few workgroups (conv1: 25 taps × 24 channels) to fill
+//   the device; splits = 1 is the plain GEMM.
 // Tiling: each invocation owns a TM × TN register tile of dW (TM output channels × TN weight taps,
 //   taps interleaved across the workgroup so neighbouring invocations read neighbouring x) and
-//   reduces over the whole r range of the dispatch in a fixed order: no atomics, no split
-//   reduction, deterministic. The channel block is uniform per workgroup (dy addresses uniform);
+//   reduces over its split's r range in a fixed order: no atomics, deterministic. The channel
+//   block is uniform per workgroup (dy addresses uniform);
 //   x is gathered with the row check hoisted out of the ox loop. A batch too large for one binding
 //   is reduced chunk by chunk: with p.accumulate = 1 the kernel adds the previous dw.
 // Numerics: f32 accumulation with fma() in (img, oy, ox) order.
@@ -21,6 +25,7 @@ struct P {
   kh: u32, kw: u32, sy: u32, sx: u32, py: u32, px: u32,
   cg: u32, og: u32,                      // channels per group (input, output)
   accumulate: u32,                       // 1: dw += result (later batch chunks), 0: dw = result
+  ips: u32,                              // images per split (the last split may have fewer)
 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -29,7 +34,9 @@ struct P {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let g = wid.z;
+  let groups = p.c / p.cg;
+  let g = wid.z % groups;
+  let split = wid.z / groups;
   let o0 = wid.y * TM;
   let khw = p.kh * p.kw;
   let kk = p.cg * khw;
@@ -56,7 +63,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   var rowok: array<bool, 16>;
   var rowat: array<i32, 16>;
   var v: array<f32, 16>;
-  for (var img = 0u; img < p.n; img++) {
+  let img_end = min(p.n, (split + 1u) * p.ips);
+  for (var img = split * p.ips; img < img_end; img++) {
     let xi = i32(img * p.c * hw);
     let di = img * p.o * ohw;
     for (var oy = 0u; oy < p.oh; oy++) {
@@ -86,7 +94,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       for (var i = 0u; i < TM; i++) {
         let o = o0 + i;
         if (o < p.og) {
-          let at = (g * p.og + o) * kk + k;
+          let at = (split * p.o + g * p.og + o) * kk + k;
           var s = acc[i * TN + j];
           if (p.accumulate != 0u) { s += dw[at]; }
           dw[at] = s;

@@ -26,7 +26,7 @@ export type { ProfileEntry } from './gpu/profiler.js';
 
 // models, data, training
 export { Model, type ModelOptions, type ForwardOptions } from './models/model.js';
-export { archs, paper, torchvision, mini, type Arch, type ArchName, type Layer, type Init } from './models/spec.js';
+export { archs, paper, torchvision, mini, IMAGENET_MEAN, IMAGENET_STD, fixedNormalization, type Arch, type ArchName, type Layer, type Init } from './models/spec.js';
 export { type Dataset, type DataSplits, ArrayDataset, takeDataset } from './data/dataset.js';
 export { loadFashionMnist, FASHION_MNIST_CLASSES } from './data/fashion_mnist.js';
 export { loadNpyDir } from './data/npy_dir.js';

@@ -47,9 +47,9 @@ export class SGD {
       const decay = this.noDecay(w) ? 0 : this.weightDecay;
       for (const c of w.chunks()) {
         w.engine.dispatch({
-          kernel: sgdKernel, params: [c.count, f32(this.momentum), f32(decay * this.lr), f32(this.lr), f32(1)],
-          buffers: [g.binding(c.start, c.count), w.binding(c.start, c.count), v.binding(c.start, c.count)],
-          workgroups: grid1d(ceilDiv(c.count, 256)),
+          kernel: sgdKernel, params: [ceilDiv(c.count, 4), f32(this.momentum), f32(decay * this.lr), f32(this.lr), f32(1)],
+          buffers: [g.bindingVec4(c.start, c.count), w.bindingVec4(c.start, c.count), v.bindingVec4(c.start, c.count)],
+          workgroups: grid1d(ceilDiv(c.count, 1024)),
         });
       }
     });

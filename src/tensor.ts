@@ -50,6 +50,16 @@ export class Tensor {
   }
 
   /**
+   * Binding of elements [start, start+count) as array<vec4f>: count rounded up to a multiple of 4,
+   * which stays inside the buffer (allocations are padded to 16 bytes). start must be a multiple of 4
+   * (chunk starts are: they are aligned to the device's offset alignment).
+   */
+  bindingVec4(start = 0, count = this.size): GPUBufferBinding {
+    if (start % 4 !== 0) throw new ShapeError(`tensor '${this.name}': vec4 binding at element ${start}, not a multiple of 4`);
+    return { buffer: this.buffer, offset: start * 4, size: Math.max(16, Math.ceil(count / 4) * 16) };
+  }
+
+  /**
    * Split [0, size) into ranges of whole rows (rowElems each) that each fit one storage binding and
    * start at an offset the device can bind. Small tensors give one range.
    */

@@ -36,6 +36,7 @@ const CASES: Case[] = [
   { x: [2, 24, 8, 7], w: [5, 24, 5, 5], padding: 2, bias: true },                                  // K = 600 > one tap tile
   { x: [2, 3, 7, 6], w: [4, 3, 1, 1], stride: 2, bias: true },                                     // 1×1 strided: dx is zero off the grid
   { x: [3, 3, 10, 11], w: [4, 3, 2, 2], stride: 3 },                                               // stride > kernel: taps skip pixels
+  { x: [7, 4, 33, 30], w: [6, 2, 3, 3], padding: 1, groups: 2, bias: true },                        // dw split over the batch: 3, 3, 1 images
 ];
 
 interface Data { g: ConvGeom; opts: Conv2dOptions; xs: Float64Array; ws: Float64Array; bs?: Float64Array; dys: Float64Array }

@@ -267,6 +267,8 @@ test('checkpoint metadata is JSON data: code is not run, __proto__ pollutes noth
     [{ meta: meta({ classes: 2 ** 31 }) }, /classes/],
     [{ meta: meta({ arch: 'constructor' }) }, /arch is "constructor"/],
     [{ meta: meta({ mean: [0.5, 0.5] }) }, /mean/],
+    [{ meta: meta({ std: [0] }) }, /std is \[0\], expected 1 positive finite numbers/],
+    [{ meta: meta({ std: [0.2, 0.2] }) }, /std/],
     [{ meta: meta(), state: state.replace('"step":1', '"step":-1') }, /step is -1/],
     [{ meta: meta(), state: state.replace('"batch":1', '"batch":"1e9"') }, /batch is "1e9"/],
     [{ meta: meta(), state: '[]' }, /"state" is not an object/],

@@ -1,6 +1,7 @@
 // The three architectures: shapes and parameter counts (60,965,224 for the paper's net), the
 // paper's forward at batch 1, and the mini net against the same net in PyTorch (logits and the
-// gradients of every parameter), which checks the layer table, flatten order and the op chain.
+// gradients of every parameter), which checks the layer table, flatten order and the op chain; and
+// the paper's net trained for a few steps on one fixed batch against PyTorch doing the same.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -8,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Model } from '../src/models/model.js';
-import { tensor, record, ShapeError } from '../src/index.js';
+import { tensor, record, ShapeError, SGD, writeSafetensors } from '../src/index.js';
 import { softmaxCrossEntropy } from '../src/ops/softmax.js';
 import { gpu, disposeGpu, rand, close } from './helpers.js';
 
@@ -93,6 +94,85 @@ test('mini matches the same net in PyTorch: logits, loss and every gradient', as
   tape.backward(loss);
   for (const p of model.params) close(await p.grad!.read(), ref[p.name], 2e-5, 2e-3, `d ${p.name}`);
   tape.dispose(); x.dispose(); y.dispose(); model.dispose();
+});
+
+// The paper's net, its init and the paper's SGD (written out by hand: torch.optim.SGD keeps
+// buf = μ·buf + g + λw and steps w −= ε·buf, the same as v ← μv − λεw − εg only while ε is constant).
+const TORCH_PAPER_STEPS = `
+import json, struct, sys, numpy as np, torch, torch.nn as nn
+torch.set_num_threads(1)
+raw = open(sys.argv[1], 'rb').read()
+n = struct.unpack('<Q', raw[:8])[0]
+head = json.loads(raw[8:8 + n])
+def get(k):
+  h = head[k]; dt = {'F32': np.float32, 'I32': np.int32}[h['dtype']]
+  return torch.from_numpy(np.frombuffer(raw, dtype=dt, count=int(np.prod(h['shape'])), offset=8 + n + h['data_offsets'][0]).reshape(h['shape']).copy())
+steps, lr, mu, wd = [float(v) for v in head['__metadata__']['run'].split(',')]
+lrn = lambda: nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)   # = the paper's α=1e-4 form
+x, y = get('x'), get('y').long()
+classes = head['fc8.bias']['shape'][0]
+net = nn.Sequential(nn.Conv2d(3,96,11,stride=4), nn.ReLU(), lrn(), nn.MaxPool2d(3,2),
+  nn.Conv2d(96,256,5,padding=2,groups=2), nn.ReLU(), lrn(), nn.MaxPool2d(3,2),
+  nn.Conv2d(256,384,3,padding=1), nn.ReLU(), nn.Conv2d(384,384,3,padding=1,groups=2), nn.ReLU(),
+  nn.Conv2d(384,256,3,padding=1,groups=2), nn.ReLU(), nn.MaxPool2d(3,2), nn.Flatten(),
+  nn.Linear(9216,4096), nn.ReLU(), nn.Linear(4096,4096), nn.ReLU(), nn.Linear(4096,classes))
+layers = [m for m in net if isinstance(m, (nn.Conv2d, nn.Linear))]
+names = ['conv1','conv2','conv3','conv4','conv5','fc6','fc7','fc8']
+params = []
+for name, m in zip(names, layers):
+  m.weight.data = get(name + '.weight'); m.bias.data = get(name + '.bias'); params += [m.weight, m.bias]
+vel = [torch.zeros_like(p) for p in params]
+losses = []
+for s in range(int(steps)):
+  for p in params: p.grad = None
+  loss = nn.functional.cross_entropy(net(x), y)
+  loss.backward()
+  losses.append(loss.item())
+  with torch.no_grad():
+    for p, v in zip(params, vel):
+      v.mul_(mu).sub_(wd * lr * p).sub_(lr * p.grad)   # v ← μv − λεw − εg
+      p.add_(v)                                        # w ← w + v
+print(json.dumps({'losses': losses}))
+`;
+
+test('paper: losses of 3 SGD steps on one batch match PyTorch (lr 0.01 overshoots there too)', async () => {
+  const e = await gpu();
+  const classes = 10, n = 2, steps = 3, lr = 0.01, momentum = 0.9, weightDecay = 5e-4;
+  const model = new Model(e, 'paper', { classes, seed: 3, dropout: 0 });
+  // what the trainer feeds: pixels 0..255 minus a per-channel mean
+  const xs = Float32Array.from(rand(n * 3 * 227 * 227, 17, 0, 255), (v, i) => Math.floor(v) - [124, 116, 104][Math.floor(i / (227 * 227)) % 3]);
+  const ys = Int32Array.of(3, 7);
+  const dir = mkdtempSync(join(tmpdir(), 'paper-torch-'));
+  try {
+    const tensors: Record<string, { dtype: 'F32' | 'I32'; shape: number[]; data: Float32Array | Int32Array }> = {
+      x: { dtype: 'F32', shape: [n, 3, 227, 227], data: xs }, y: { dtype: 'I32', shape: [n], data: ys },
+    };
+    for (const [name, t] of await model.stateDict()) tensors[name] = { dtype: 'F32', ...t };
+    await writeSafetensors(join(dir, 'in.safetensors'), tensors, { run: [steps, lr, momentum, weightDecay].join(',') });
+    writeFileSync(join(dir, 'ref.py'), TORCH_PAPER_STEPS);
+    const x = tensor(e, xs, [n, 3, 227, 227]);
+    const y = tensor(e, ys, [n], 'i32');
+    const opt = new SGD(model.params, { lr, momentum, weightDecay });
+    const ours: number[] = [];
+    for (let s = 0; s < steps; s++) {
+      const tape = record(e);
+      const loss = tape.retain(softmaxCrossEntropy(model.forward(x, { training: true, seed: 1, step: s }), y));
+      tape.backward(loss);
+      opt.step();
+      ours.push((await loss.read())[0]);
+      tape.dispose(); opt.zeroGrad();
+    }
+    x.dispose(); y.dispose(); opt.dispose();
+    const r = spawnSync('/usr/bin/python3', [join(dir, 'ref.py'), join(dir, 'in.safetensors')], { encoding: 'utf8', timeout: 120_000 });
+    assert.is(r.status, 0, `PyTorch reference failed (is python3-torch installed? scripts/setup-system.sh --test): ${r.stderr}`);
+    const ref: number[] = JSON.parse(r.stdout).losses;
+    close(ours, ref, 1e-3, 2e-3, `losses per step (ours ${ours.join(', ')}; PyTorch ${ref.join(', ')})`);
+    // The climb is the network's at this batch size and lr, not ours (README, "`paper` at small batches").
+    assert.ok(ref[2] > 3 * ref[0], `PyTorch's third loss ${ref[2]} no longer climbs above 3× the first ${ref[0]}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    model.dispose();
+  }
 });
 
 test.run();

@@ -30,6 +30,8 @@ const MAX_CASES: Case[] = [
   { shape: [3, 1, 10, 7], opts: { kernel: 2, stride: 3 }, label: 'stride 3 > kernel 2' },
   { shape: [1, 7, 9, 11], opts: { kernel: [3, 2], stride: [2, 1], padding: [1, 0] }, label: 'rectangular 3×2 / 2×1 pad 1×0' },
   { shape: [3, 5, 13, 13], opts: { kernel: 3 }, label: 'kernel 3, default stride 3' },
+  { shape: [2, 3, 4, 3], opts: { kernel: 3, stride: 2, padding: 1 }, label: 'tiny planes 4×3, 3/2 pad 1' },
+  { shape: [2, 2, 3, 2], opts: { kernel: 2, stride: 1, padding: 1 }, label: 'tiny planes 3×2, 2/1 pad 1' },
 ];
 
 /** GPU forward + tape backward vs the float64 reference for one max-pool case. */

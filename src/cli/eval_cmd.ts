@@ -5,7 +5,7 @@ import { createEngine } from '../gpu/engine.js';
 import { openData } from '../train/data_source.js';
 import { openModel } from '../train/load_model.js';
 import { evaluate } from '../train/evaluate.js';
-import type { ArchName } from '../models/spec.js';
+import { archs, type ArchName } from '../models/spec.js';
 
 const flags: FlagSpecs = {
   arch: { type: 'string', choices: ['mini', 'paper', 'torchvision'], help: 'network (checked against the checkpoint)' },
@@ -24,13 +24,13 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const engine = await createEngine();
   try {
     const { model, meta } = await openModel(engine, f.checkpoint, f.arch as ArchName | undefined);
-    const data = await openData(f.data, (w) => console.error(`warning: ${w}`));
+    const data = await openData(f.data, (w) => console.error(`warning: ${w}`), archs[meta.arch].resample);
     const set = data.val ?? data.train;
     const mean = Float32Array.from(meta.mean);
-    const scale = set.pixels ? meta.pixelScale : 1;
+    const scale = set.pixels ? meta.pixelScale : 1, std = meta.std;
     const rows: Array<[string, { top1Error: number; top5Error: number; samples: number }]> = [];
-    rows.push(['centre crop', await evaluate(model, set, { batchSize: f.batchSize, mean, scale, tenCrop: false, limit: f.limit })]);
-    if (f.tenCrop) rows.push(['10-crop', await evaluate(model, set, { batchSize: Math.max(1, Math.floor(f.batchSize / 10)), mean, scale, tenCrop: true, limit: f.limit })]);
+    rows.push(['centre crop', await evaluate(model, set, { batchSize: f.batchSize, mean, scale, std, tenCrop: false, limit: f.limit })]);
+    if (f.tenCrop) rows.push(['10-crop', await evaluate(model, set, { batchSize: Math.max(1, Math.floor(f.batchSize / 10)), mean, scale, std, tenCrop: true, limit: f.limit })]);
     console.log(`${meta.arch} on ${set.name} (${rows[0][1].samples} images)`);
     for (const [name, r] of rows) console.log(`  ${name.padEnd(12)} top-1 error ${(100 * r.top1Error).toFixed(2)}%   top-5 error ${(100 * r.top5Error).toFixed(2)}%`);
     model.dispose();

@@ -9,7 +9,7 @@ import { sampleSize, takeDataset, type Dataset } from '../data/dataset.js';
 import { neighborsFigure, type Img } from '../pictures/index.js';
 import type { Model } from '../models/model.js';
 import { Tensor } from '../tensor.js';
-import type { ArchName } from '../models/spec.js';
+import { archs, type ArchName } from '../models/spec.js';
 
 const flags: FlagSpecs = {
   arch: { type: 'string', choices: ['mini', 'paper', 'torchvision'], help: 'network (checked against the checkpoint)' },
@@ -22,9 +22,9 @@ const flags: FlagSpecs = {
   help: { type: 'boolean', help: 'show this help' },
 };
 
-async function features(model: Model, d: Dataset, mean: Float32Array, scale: number): Promise<Float32Array[]> {
+async function features(model: Model, d: Dataset, mean: Float32Array, scale: number, std?: ArrayLike<number>): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
-  for await (const b of evalBatches(d, { batchSize: 100, inputSize: model.inputSize, mean, scale, tenCrop: false })) {
+  for await (const b of evalBatches(d, { batchSize: 100, inputSize: model.inputSize, mean, scale, std, tenCrop: false })) {
     const n = b.labels.length;
     const x = new Tensor(model.engine, [n, model.channels, model.inputSize, model.inputSize]).write(b.images);
     const f = model.forward(x, { training: false, until: 'fc7' });
@@ -57,11 +57,11 @@ export async function neighborsCommand(argv: string[]): Promise<number> {
   const engine = await createEngine();
   try {
     const { model, meta } = await openModel(engine, f.checkpoint, f.arch as ArchName | undefined);
-    const data = await openData(f.data, (w) => console.error(`warning: ${w}`));
+    const data = await openData(f.data, (w) => console.error(`warning: ${w}`), archs[meta.arch].resample);
     const train = takeDataset(data.train, Math.min(f.trainLimit, data.train.length));
     const queries = takeDataset(data.val ?? data.train, f.queries);
     const mean = Float32Array.from(meta.mean), scale = train.pixels ? meta.pixelScale : 1;
-    const [qf, tf] = [await features(model, queries, mean, scale), await features(model, train, mean, scale)];
+    const [qf, tf] = [await features(model, queries, mean, scale, meta.std), await features(model, train, mean, scale, meta.std)];
     const rows = [];
     for (let q = 0; q < qf.length; q++) {
       const dist = tf.map((t) => t.reduce((s, v, j) => s + (v - qf[q][j]) ** 2, 0));

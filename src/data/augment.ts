@@ -2,7 +2,8 @@
 // test patches), horizontal flips, PCA lighting and mean subtraction. Pure functions; randomness only via an Rng.
 //
 // Values stay on the dataset's stored scale (0..255 for pixel sources, as in the paper) unless a
-// `scale` is applied at the very end (normalize).
+// `scale` is applied at the very end (normalize): a number, or one per channel (inputAffine folds a
+// per-channel std into it: (x·s − m)/σ = x·(s/σ) − m/σ).
 import { ShapeError } from '../errors.js';
 import { sampleSize, type Dataset } from './dataset.js';
 import { Rng, shuffle } from './rng.js';
@@ -47,18 +48,39 @@ export function crop(src: Float32Array, c: number, h: number, w: number, y0: num
   }
 }
 
+/** A scale for every channel: the number repeated, or the per-channel values as given. */
+const scaleOf = (scale: number | ArrayLike<number>, ch: number): number => (typeof scale === 'number' ? scale : scale[ch]);
+
+/**
+ * The per-channel affine map of preprocessing, input = x·k[c] − b[c], for x·scale − mean[c] followed
+ * by division by std[c] (torchvision's Normalize): k = scale/std, b = mean/std. Without std it is
+ * x·scale − mean. The mean is in scaled units (stored-scale mean × scale, or [0, 1]-scale constants).
+ */
+export function inputAffine(c: number, scale: number, mean?: ArrayLike<number>, std?: ArrayLike<number>): { k: Float64Array; b: Float64Array } {
+  if (mean && mean.length !== c) throw new ShapeError(`inputAffine: ${mean.length} means for ${c} channels`);
+  if (std && std.length !== c) throw new ShapeError(`inputAffine: ${std.length} standard deviations for ${c} channels`);
+  if (std && !Array.from(std).every((s) => s > 0 && Number.isFinite(s))) throw new ShapeError(`inputAffine: standard deviations must be positive, got ${Array.from(std).join(', ')}`);
+  const k = new Float64Array(c), b = new Float64Array(c);
+  for (let ch = 0; ch < c; ch++) {
+    const sd = std ? std[ch] : 1;
+    k[ch] = scale / sd;
+    b[ch] = (mean ? mean[ch] : 0) / sd;
+  }
+  return { k, b };
+}
+
 /**
  * crop + normalize fused, straight from uint8 H×W×C pixels (one pass instead of three; the hot path for
- * pixel datasets): out = (pixel + shift[ch]) · scale − mean[ch], pixel = 0 outside the image.
+ * pixel datasets): out = (pixel + shift[ch]) · scale[ch] − mean[ch], pixel = 0 outside the image.
  * Gives exactly the values of crop() of the CHW floats followed by normalize().
  */
 export function cropPixels(src: Uint8Array, c: number, h: number, w: number, y0: number, x0: number, size: number,
-  out: Float32Array, off: number, mirror: boolean, shift: ArrayLike<number>, mean: ArrayLike<number>, scale: number): void {
+  out: Float32Array, off: number, mirror: boolean, shift: ArrayLike<number>, mean: ArrayLike<number>, scale: number | ArrayLike<number>): void {
   if (src.length < c * h * w) throw new ShapeError(`cropPixels: source holds ${src.length} bytes, ${h}×${w}×${c} needs ${c * h * w}`);
   if (out.length < off + c * size * size) throw new ShapeError(`cropPixels: output too small for ${c}×${size}×${size} at ${off}`);
   const xa = Math.max(0, -x0), xb = Math.min(size, w - x0);
   for (let ch = 0; ch < c; ch++) {
-    const a = shift[ch], m = mean[ch], pad = (0 + a) * scale - m;
+    const a = shift[ch], m = mean[ch], k = scaleOf(scale, ch), pad = (0 + a) * k - m;
     for (let y = 0; y < size; y++) {
       const o = off + (ch * size + y) * size;
       const sy = y0 + y;
@@ -67,12 +89,12 @@ export function cropPixels(src: Uint8Array, c: number, h: number, w: number, y0:
       // Window column wx lands at x = wx, or at size-1-wx when mirrored.
       if (!mirror) {
         if (xa > 0) out.fill(pad, o, o + xa);
-        for (let wx = xa, s = row + xa * c; wx < xb; wx++, s += c) out[o + wx] = (src[s] + a) * scale - m;
+        for (let wx = xa, s = row + xa * c; wx < xb; wx++, s += c) out[o + wx] = (src[s] + a) * k - m;
         if (xb < size) out.fill(pad, o + xb, o + size);
       } else {
         const e = o + size - 1;
         if (xa > 0) out.fill(pad, e - xa + 1, e + 1);
-        for (let wx = xa, s = row + xa * c; wx < xb; wx++, s += c) out[e - wx] = (src[s] + a) * scale - m;
+        for (let wx = xa, s = row + xa * c; wx < xb; wx++, s += c) out[e - wx] = (src[s] + a) * k - m;
         if (xb < size) out.fill(pad, o, e - xb + 1);
       }
     }
@@ -265,14 +287,16 @@ export async function channelMean(ds: Dataset, opts: { maxImages?: number; seed?
 }
 
 /**
- * In place: x ← (x + shift[c]) · scale − mean[c], per channel; the last step of preprocessing. The mean is
+ * In place: x ← (x + shift[c]) · scale[c] − mean[c], per channel; the last step of preprocessing. The mean is
  * in output units (stored-scale mean × scale), so with the default scale 1 it is channelMean() as is.
+ * `scale` is one number or one per channel (see inputAffine for a std).
  */
-export function normalize(img: Float32Array, c: number, plane: number, mean?: ArrayLike<number>, scale = 1, shift?: ArrayLike<number>, offset = 0): void {
+export function normalize(img: Float32Array, c: number, plane: number, mean?: ArrayLike<number>, scale: number | ArrayLike<number> = 1, shift?: ArrayLike<number>, offset = 0): void {
   if (mean && mean.length !== c) throw new ShapeError(`normalize: ${mean.length} means for ${c} channels`);
+  if (typeof scale !== 'number' && scale.length !== c) throw new ShapeError(`normalize: ${scale.length} scales for ${c} channels`);
   for (let ch = 0; ch < c; ch++) {
-    const a = shift ? shift[ch] : 0, m = mean ? mean[ch] : 0;
-    if (a === 0 && m === 0 && scale === 1) continue;
-    for (let p = offset + ch * plane, e = p + plane; p < e; p++) img[p] = (img[p] + a) * scale - m;
+    const a = shift ? shift[ch] : 0, m = mean ? mean[ch] : 0, k = scaleOf(scale, ch);
+    if (a === 0 && m === 0 && k === 1) continue;
+    for (let p = offset + ch * plane, e = p + plane; p < e; p++) img[p] = (img[p] + a) * k - m;
   }
 }

@@ -3,12 +3,12 @@
 // (epoch, batch) sees exactly the batches an uninterrupted run would, whatever the timing.
 //
 // Per sample: crop to S×S (training with augment: random offset + 50% mirror + PCA lighting on 3-channel
-// data; otherwise centred), then x ← (x + lighting) · scale − mean. Axes shorter than S are zero-padded
+// data; otherwise centred), then x ← ((x + lighting) · scale − mean) / std (std 1 unless given). Axes shorter than S are zero-padded
 // centred (pixel value 0, before scaling and mean subtraction, like Pad-then-Normalize), e.g. Fashion-MNIST 28 → 32.
 // The arithmetic runs on the main thread in macrotasks between the consumer's awaits (GPU waits);
 // image decoding (sharp) runs on libuv threads, so prefetching overlaps both with the GPU.
 import { AlexnetError, ShapeError } from '../errors.js';
-import { crop, cropOffset, cropPixels, fiveCropOffsets, lightingShift, normalize, type Pca } from './augment.js';
+import { crop, cropOffset, cropPixels, fiveCropOffsets, inputAffine, lightingShift, normalize, type Pca } from './augment.js';
 import { sampleSize, type Dataset } from './dataset.js';
 import { Rng, shuffle } from './rng.js';
 
@@ -23,6 +23,8 @@ export interface BatchLoaderOptions {
   mean?: ArrayLike<number>;
   /** multiply stored values by this before the mean is subtracted (default 1: the paper's 0..255 scale) */
   scale?: number;
+  /** per-channel divisor applied after the mean is subtracted (torchvision's Normalize; default 1) */
+  std?: ArrayLike<number>;
   /** PCA lighting (augment only, 3-channel only) */
   lighting?: Pca | null;
   /** σ of the lighting coefficients α (default 0.1, the paper's) */
@@ -56,7 +58,7 @@ export class BatchLoader {
   readonly batchSize: number;
   readonly inputSize: number;
   readonly channels: number;
-  private readonly o: Required<Omit<BatchLoaderOptions, 'mean' | 'lighting'>> & { mean?: Float64Array; lighting: Pca | null };
+  private readonly o: Required<Omit<BatchLoaderOptions, 'mean' | 'scale' | 'std' | 'lighting'>> & { k: Float64Array; b: Float64Array; lighting: Pca | null };
   private perm?: { epoch: number; order: Int32Array };
 
   constructor(readonly dataset: Dataset, opts: BatchLoaderOptions) {
@@ -65,15 +67,17 @@ export class BatchLoader {
     posInt(opts.inputSize, 'inputSize');
     if (!Number.isSafeInteger(opts.seed)) throw new AlexnetError(`BatchLoader: seed must be a safe integer, got ${opts.seed}`);
     if (opts.mean && opts.mean.length !== dataset.channels) throw new ShapeError(`BatchLoader: ${opts.mean.length} mean values for ${dataset.channels} channels`);
+    if (opts.std && opts.std.length !== dataset.channels) throw new ShapeError(`BatchLoader: ${opts.std.length} std values for ${dataset.channels} channels`);
     const scale = opts.scale ?? 1;
     if (!Number.isFinite(scale)) throw new AlexnetError(`BatchLoader: scale must be finite, got ${scale}`);
+    if (opts.std && !Array.from(opts.std).every((v) => v > 0 && Number.isFinite(v))) throw new AlexnetError(`BatchLoader: std must be positive, got ${Array.from(opts.std).join(', ')}`);
+    const { k, b } = inputAffine(dataset.channels, scale, opts.mean, opts.std);
     const prefetch = opts.prefetch ?? 2, concurrency = opts.concurrency ?? 16;
     posInt(prefetch, 'prefetch', 0);
     posInt(concurrency, 'concurrency');
     if (dataset.length === 0) throw new AlexnetError(`BatchLoader: ${dataset.name} is empty`);
     this.o = {
-      ...opts, scale, prefetch, concurrency,
-      mean: opts.mean ? Float64Array.from(opts.mean) : undefined,
+      ...opts, prefetch, concurrency, k, b,
       lighting: opts.lighting ?? null,
       lightingSigma: opts.lightingSigma ?? 0.1,
       dropLast: opts.dropLast ?? false,
@@ -167,13 +171,13 @@ export class BatchLoader {
     } else {
       windows.push([cropOffset(H, S), cropOffset(W, S), false]);
     }
-    const sh = shift ?? new Float64Array(C), mean = o.mean ?? new Float64Array(C);
+    const sh = shift ?? new Float64Array(C);
     windows.forEach(([y, x, mirror], t) => {
       const at = off + t * C * S * S;
-      if (src instanceof Uint8Array) cropPixels(src, C, H, W, y, x, S, out, at, mirror, sh, mean, o.scale);
+      if (src instanceof Uint8Array) cropPixels(src, C, H, W, y, x, S, out, at, mirror, sh, o.b, o.k);
       else {
         crop(src, C, H, W, y, x, S, out, mirror, at);
-        normalize(out, C, S * S, mean, o.scale, sh, at);
+        normalize(out, C, S * S, o.b, o.k, sh, at);
       }
     });
   }
@@ -184,6 +188,7 @@ export interface EvalOptions {
   inputSize: number;
   mean?: ArrayLike<number>;
   scale?: number;
+  std?: ArrayLike<number>;
   /** ten patches per sample, (B·10)×C×S×S in sample-major order; average the 10 predictions */
   tenCrop: boolean;
   prefetch?: number;

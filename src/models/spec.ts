@@ -22,8 +22,31 @@ export interface Arch {
   channels: number;
   inputSize: number;
   layers: Layer[];
-  /** How uint8 pixels become inputs: x·scale − mean (per channel, from the training set). */
+  /**
+   * How uint8 pixels become inputs: (x·pixelScale − mean[c]) / std[c]. Without `fixedNorm` the mean is
+   * the training set's (×pixelScale) and std is 1 (the paper's mean subtraction).
+   */
   pixelScale: number;
+  /** Fixed per-channel mean and std on the pixelScale scale instead (torchvision's ImageNet normalisation). */
+  fixedNorm?: { mean: readonly number[]; std: readonly number[] };
+  /** Resampling when image files are resized (default lanczos3; bilinear is the closest to torchvision's PIL Resize). */
+  resample?: 'lanczos3' | 'bilinear';
+}
+
+/** torchvision's ImageNet statistics on the [0, 1] scale (transforms.Normalize of its pretrained models). */
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+
+/**
+ * An arch's fixed mean and std for `channels` input channels, or undefined when it uses the training
+ * set's mean. A channel count other than the constants' (a grayscale net) gets their averages.
+ */
+export function fixedNormalization(arch: Arch, channels: number): { mean: number[]; std: number[] } | undefined {
+  const f = arch.fixedNorm;
+  if (!f) return undefined;
+  if (f.mean.length === channels) return { mean: [...f.mean], std: [...f.std] };
+  const avg = (a: readonly number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+  return { mean: new Array(channels).fill(avg(f.mean)), std: new Array(channels).fill(avg(f.std)) };
 }
 
 const conv = (name: string, out: number, kernel: number, stride: number, pad: number, groups: number, init: Init, bias: number | 'init'): Layer =>
@@ -58,11 +81,14 @@ export const paper: Arch = {
 
 /**
  * torchvision.models.alexnet: one tower (64-192-384-256-256), no LRN, no groups, 224 input,
- * adaptive 6×6 average pool, dropout before fc6 and fc7. Names match its state_dict.
+ * adaptive 6×6 average pool, dropout before fc6 and fc7. Names match its state_dict. Inputs are
+ * preprocessed as torchvision's: image files resized bilinearly (shorter side 256, centre crops),
+ * pixels/255, then (x − mean)/std with the ImageNet constants, so weights trained in PyTorch see what
+ * they were trained on.
  */
 const T: Init = { kind: 'torch' };
 export const torchvision: Arch = {
-  name: 'torchvision', channels: 3, inputSize: 224, pixelScale: 1,
+  name: 'torchvision', channels: 3, inputSize: 224, pixelScale: 1 / 255, fixedNorm: { mean: IMAGENET_MEAN, std: IMAGENET_STD }, resample: 'bilinear',
   layers: [
     conv('features.0', 64, 11, 4, 2, 1, T, 'init'), pool,
     conv('features.3', 192, 5, 1, 2, 1, T, 'init'), pool,

@@ -15,8 +15,8 @@ function actForward(x: Tensor, kind: Activation): Tensor {
   const y = new Tensor(x.engine, x.shape, 'f32', { name: kind });
   for (const c of x.chunks()) {
     x.engine.dispatch({
-      kernel: actFwd, overrides: { TANH: kind === 'tanh' ? 1 : 0 }, params: [c.count],
-      buffers: [x.binding(c.start, c.count), y.binding(c.start, c.count)], workgroups: grid1d(ceilDiv(c.count, 256)),
+      kernel: actFwd, overrides: { TANH: kind === 'tanh' ? 1 : 0 }, params: [ceilDiv(c.count, 4)],
+      buffers: [x.bindingVec4(c.start, c.count), y.bindingVec4(c.start, c.count)], workgroups: grid1d(ceilDiv(c.count, 1024)),
     });
   }
   return y;
@@ -27,9 +27,9 @@ export function activationBackward(y: Tensor, dy: Tensor, kind: Activation): Ten
   const dx = new Tensor(y.engine, y.shape, 'f32', { name: `d${kind}` });
   for (const c of y.chunks()) {
     y.engine.dispatch({
-      kernel: actBwd, overrides: { TANH: kind === 'tanh' ? 1 : 0 }, params: [c.count],
-      buffers: [y.binding(c.start, c.count), dy.binding(c.start, c.count), dx.binding(c.start, c.count)],
-      workgroups: grid1d(ceilDiv(c.count, 256)),
+      kernel: actBwd, overrides: { TANH: kind === 'tanh' ? 1 : 0 }, params: [ceilDiv(c.count, 4)],
+      buffers: [y.bindingVec4(c.start, c.count), dy.bindingVec4(c.start, c.count), dx.bindingVec4(c.start, c.count)],
+      workgroups: grid1d(ceilDiv(c.count, 1024)),
     });
   }
   return dx;

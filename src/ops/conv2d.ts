@@ -8,6 +8,7 @@ import type { Kernel } from '../gpu/pipelines.js';
 import { Tensor, expectDType, expectShape } from '../tensor.js';
 import { activationBackward } from './activation.js';
 import { fill } from './elementwise.js';
+import { colSum } from './linear.js';
 import fwdWgsl from '../../kernels/conv2d_fwd.wgsl';
 import bwdDataWgsl from '../../kernels/conv2d_bwd_data.wgsl';
 import bwdFilterWgsl from '../../kernels/conv2d_bwd_filter.wgsl';
@@ -53,6 +54,8 @@ function chooseTile(t: ConvTile, m: number, n: number): { TM: number; TN: number
   for (const small of [4, 8]) {
     if (m <= small && small < TM) { TM = small; TN = Math.min(16, Math.floor((t.TM * t.TN) / small)); break; }
   }
+  // a range of a few dozen (conv1's 25 filter taps) would leave most of a WG·TN = 256 tile idle
+  if (n <= 64 && TN > 4) return { TM, TN: 4, WG: 8 };
   let WG = t.WG;
   const padded = (wg: number) => Math.ceil(n / (wg * TN)) * wg * TN;
   for (let wg = t.WG / 2; wg >= t.minWG; wg /= 2) if (padded(wg) < padded(WG)) WG = wg;
@@ -196,15 +199,44 @@ export function conv2dBackwardFilter(x: Tensor, dy: Tensor, wShape: readonly num
   if (dw.size === 0) return dw;
   if (g.n === 0) return fill(dw, 0);
   const xImg = g.c * g.h * g.w, yImg = g.o * g.oh * g.ow;
-  const t = chooseTile(conv2dTiles.bwdFilter, g.og, g.cg * g.kh * g.kw);
-  imageChunks(e, op, g.n, [xImg, yImg]).forEach(({ n0, count }, i) => {
+  const kk = g.cg * g.kh * g.kw;
+  const t = chooseTile(conv2dTiles.bwdFilter, g.og, kk);
+  const grid: [number, number, number] = [Math.ceil(kk / (t.WG * t.TN)), Math.ceil(g.og / t.TM), g.groups];
+  const chunks = imageChunks(e, op, g.n, [xImg, yImg]);
+  const splits = chunks.length === 1 ? splitCount(grid[0] * grid[1] * grid[2], g.n, g.oh * g.ow, dw.size, e.maxBindingElems) : 1;
+  if (splits > 1) {
+    // split-K over the batch: partial dW per split, then a fixed-order sum over the splits
+    const ips = Math.ceil(g.n / splits);
+    const used = Math.ceil(g.n / ips);
+    const partial = new Tensor(e, [used, dw.size], 'f32', { name: 'conv2d.dw.splits' });
     e.dispatch({
-      kernel: bwdFilterKernel, overrides: t, params: [...params(g, count), i > 0 ? 1 : 0],
+      kernel: bwdFilterKernel, overrides: t, params: [...params(g, g.n), 0, ips],
+      buffers: [x.binding(), dy.binding(), partial.binding()], workgroups: [grid[0], grid[1], g.groups * used],
+    });
+    colSum(partial, dw);
+    partial.dispose();
+    return dw;
+  }
+  chunks.forEach(({ n0, count }, i) => {
+    e.dispatch({
+      kernel: bwdFilterKernel, overrides: t, params: [...params(g, count), i > 0 ? 1 : 0, count],
       buffers: [x.binding(n0 * xImg, count * xImg), dy.binding(n0 * yImg, count * yImg), dw.binding()],
-      workgroups: [Math.ceil(g.cg * g.kh * g.kw / (t.WG * t.TN)), Math.ceil(g.og / t.TM), g.groups],
+      workgroups: grid,
     });
   });
   return dw;
+}
+
+/**
+ * Batch splits for the filter gradient: enough that the dispatch has ≥ SPLIT_TARGET_WG workgroups
+ * (a conv1 with 25 taps has 2 without splitting: one core of lavapipe, a sliver of a GPU), while
+ * each split still reduces ≥ SPLIT_MIN_ROWS products per weight and the partials fit one binding.
+ */
+const SPLIT_TARGET_WG = 64, SPLIT_MIN_ROWS = 2048;
+function splitCount(workgroups: number, n: number, pixels: number, dwSize: number, maxElems: number): number {
+  let s = Math.ceil(SPLIT_TARGET_WG / workgroups);
+  s = Math.min(s, n, Math.floor((n * pixels) / SPLIT_MIN_ROWS), Math.floor(maxElems / dwSize));
+  return Math.max(1, s);
 }
 
 /** db of conv2d: dy [N,O,OH,OW] → [O], the sum over batch and pixels. */

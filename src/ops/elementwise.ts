@@ -14,7 +14,7 @@ const axpyKernel: Kernel = { name: 'axpy', code: axpyWgsl };
 /** t[:] = value */
 export function fill(t: Tensor, value: number): Tensor {
   for (const c of t.chunks()) {
-    t.engine.dispatch({ kernel: fillKernel, params: [c.count, f32(value)], buffers: [t.binding(c.start, c.count)], workgroups: grid1d(ceilDiv(c.count, 256)) });
+    t.engine.dispatch({ kernel: fillKernel, params: [ceilDiv(c.count, 4), f32(value)], buffers: [t.bindingVec4(c.start, c.count)], workgroups: grid1d(ceilDiv(c.count, 1024)) });
   }
   return t;
 }
@@ -24,8 +24,8 @@ export function axpby(a: number, x: Tensor, b: number, y: Tensor): Tensor {
   if (x.size !== y.size) throw new ShapeError(`axpby: x ${fmtShape(x.shape)} and y ${fmtShape(y.shape)} differ in size`);
   for (const c of y.chunks()) {
     y.engine.dispatch({
-      kernel: axpyKernel, params: [c.count, f32(a), f32(b)],
-      buffers: [x.binding(c.start, c.count), y.binding(c.start, c.count)], workgroups: grid1d(ceilDiv(c.count, 256)),
+      kernel: axpyKernel, params: [ceilDiv(c.count, 4), f32(a), f32(b)],
+      buffers: [x.bindingVec4(c.start, c.count), y.bindingVec4(c.start, c.count)], workgroups: grid1d(ceilDiv(c.count, 1024)),
     });
   }
   return y;

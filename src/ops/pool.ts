@@ -6,7 +6,7 @@
 // Max-pool saves the argmax (u32, index within the input plane) for its backward. Tensors larger
 // than one storage binding are processed in chunks of whole planes. Not here: ceil mode,
 // dilation, divisor_override, NHWC.
-import { ShapeError, fmtShape } from '../errors.js';
+import { LimitError, ShapeError, fmtShape } from '../errors.js';
 import type { Engine } from '../gpu/engine.js';
 import { ceilDiv, grid1d } from '../gpu/grid.js';
 import type { Kernel } from '../gpu/pipelines.js';
@@ -150,7 +150,10 @@ export function maxPool2dBackward(dy: Tensor, argmax: Tensor, xShape: readonly n
   expectDType('maxPool2dBackward', 'argmax', argmax, 'u32');
   const dx = new Tensor(dy.engine, xShape, 'f32', { name: 'dmaxpool' });
   const inPlane = g.H * g.W, outPlane = g.OH * g.OW;
-  dispatchPlanes(maxpoolBwd, {}, g, [[dy, outPlane], [argmax, outPlane], [dx, inPlane]], inPlane);
+  if (g.SH * g.SW > 64) throw new LimitError(`maxPool2dBackward: stride ${g.SH}x${g.SW} is over the 64 inputs per invocation the kernel holds`);
+  // one invocation per SH×SW block of inputs, aligned in padded coordinates (see the kernel's header)
+  const blocks = Math.ceil((g.H + g.PH) / g.SH) * Math.ceil((g.W + g.PW) / g.SW);
+  dispatchPlanes(maxpoolBwd, {}, g, [[dy, outPlane], [argmax, outPlane], [dx, inPlane]], blocks);
   return dx;
 }
 

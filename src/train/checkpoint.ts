@@ -33,8 +33,10 @@ export interface ModelMeta {
   classes: number;
   channels: number;
   inputSize: number;
+  /** Preprocessing: input = (pixel·pixelScale − mean[c]) / std[c] (std 1 when absent: checkpoints before it). */
   mean: number[];
   pixelScale: number;
+  std?: number[];
   classNames?: string[];
   config?: Record<string, unknown>;
 }
@@ -131,6 +133,7 @@ function checkMeta(m: ModelMeta, path: string): void {
   if (m.channels * m.inputSize ** 2 > 2 ** 28) throw bad('inputSize', `at most ${Math.floor(Math.sqrt(2 ** 28 / m.channels))} for ${m.channels} channels (2^28 values per image)`);
   if (!(Array.isArray(m.mean) && m.mean.length === m.channels && m.mean.every((x) => typeof x === 'number' && Number.isFinite(x)))) throw bad('mean', `${m.channels} finite numbers`);
   if (!(typeof m.pixelScale === 'number' && Number.isFinite(m.pixelScale) && m.pixelScale > 0)) throw bad('pixelScale', 'a positive number');
+  if (m.std !== undefined && !(Array.isArray(m.std) && m.std.length === m.channels && m.std.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0))) throw bad('std', `${m.channels} positive finite numbers`);
   if (m.classNames !== undefined && !(Array.isArray(m.classNames) && m.classNames.length <= m.classes && m.classNames.every((c) => typeof c === 'string'))) {
     throw bad('classNames', `at most ${m.classes} strings`);
   }

@@ -8,7 +8,7 @@ import { Tensor } from '../tensor.js';
 
 export interface EvalResult { top1Error: number; top5Error: number; samples: number }
 
-export interface EvalOptions { batchSize: number; mean: Float32Array; scale: number; tenCrop: boolean; limit?: number }
+export interface EvalOptions { batchSize: number; mean: Float32Array; scale: number; std?: ArrayLike<number>; tenCrop: boolean; limit?: number }
 
 /** Count top-1/top-5 hits of `probs` [B, K] (any scores) against labels. */
 export function topkHits(scores: Float32Array, labels: ArrayLike<number>, classes: number): { top1: number; top5: number } {
@@ -29,7 +29,7 @@ export async function evaluate(model: Model, data: Dataset, o: EvalOptions): Pro
   const K = model.classes, crops = o.tenCrop ? 10 : 1;
   let hits1 = 0, hits5 = 0, seen = 0;
   const set = o.limit !== undefined && o.limit < data.length ? takeDataset(data, o.limit) : data;
-  for await (const b of evalBatches(set, { batchSize: o.batchSize, inputSize: model.inputSize, mean: o.mean, scale: o.scale, tenCrop: o.tenCrop })) {
+  for await (const b of evalBatches(set, { batchSize: o.batchSize, inputSize: model.inputSize, mean: o.mean, scale: o.scale, std: o.std, tenCrop: o.tenCrop })) {
     const n = b.labels.length;
     const x = new Tensor(e, [n * crops, model.channels, model.inputSize, model.inputSize], 'f32', { name: 'eval input' }).write(b.images);
     const logits = model.forward(x, { training: false });

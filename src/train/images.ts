@@ -1,32 +1,41 @@
 // Image files → network inputs for predict: decoded with sharp, the paper's shorter-side-256 +
 // centre crop for ImageNet-sized nets (a direct resize to the input side for small nets), then
-// pixel scale and mean subtraction as the checkpoint recorded them.
-import sharp, { type OutputInfo, type Region } from 'sharp';
+// the checkpoint's preprocessing: (pixel·pixelScale − mean) / std per channel (the training set's
+// mean for paper/mini, torchvision's ImageNet mean and std for torchvision).
+import sharp from 'sharp';
 import { FormatError } from '../errors.js';
+import { cropOffset, inputAffine } from '../data/augment.js';
+import { resizeAndCrop } from '../data/image_folder.js';
+import { archs } from '../models/spec.js';
 import type { Img } from '../pictures/index.js';
 import type { ModelMeta } from './checkpoint.js';
 
 export interface PreparedImage { display: Img; input: Float32Array }
 
+/**
+ * Nets of 200 pixels and more: shorter side to 256 and the centre 256×256 (as ImageFolder stores
+ * images, with the arch's resampling), then the centre input-size crop as evaluation takes it — for
+ * torchvision exactly Resize(256) + CenterCrop(224). Smaller nets: a direct resize to the input side.
+ */
 export async function prepareImage(path: string, meta: ModelMeta): Promise<PreparedImage> {
   const s = meta.inputSize, c = meta.channels;
-  let img = sharp(path, { failOn: 'error' }).rotate();
-  img = c === 1 ? img.grayscale() : img.removeAlpha().toColourspace('srgb');
   const base = s >= 200 ? 256 : s; // the paper: shorter side 256, then centre crops
-  let data: Buffer, info: OutputInfo;
+  let data: Buffer, ch: number;
   try {
-    ({ data, info } = await img.resize(base, base, { fit: 'cover', position: 'centre' }).extract(centre(base, s)).raw().toBuffer({ resolveWithObject: true }));
+    let img = base === s ? sharp(path, { failOn: 'error' }).rotate().resize(s, s, { fit: 'cover', position: 'centre' })
+      : await resizeAndCrop(path, base, base, { failOn: 'error', resample: archs[meta.arch]?.resample });
+    img = c === 1 ? img.grayscale() : img.removeAlpha().toColourspace('srgb');
+    const r = await img.raw().toBuffer({ resolveWithObject: true });
+    data = r.data; ch = r.info.channels;
   } catch (e) {
     throw new FormatError(`${path}: not a readable image (${(e as Error).message})`);
   }
-  const ch = info.channels;
   if (ch !== c) throw new FormatError(`${path}: decoded to ${ch} channels, the model takes ${c}`);
+  // the centre s×s of the base×base image, at the loader's offset (cropOffset) in HWC
+  const o = cropOffset(base, s), pixels = new Uint8Array(s * s * c);
+  for (let y = 0; y < s; y++) pixels.set(data.subarray(((y + o) * base + o) * c, ((y + o) * base + o + s) * c), y * s * c);
   const input = new Float32Array(c * s * s);
-  for (let k = 0; k < c; k++) for (let i = 0; i < s * s; i++) input[k * s * s + i] = data[i * ch + k] * meta.pixelScale - (meta.mean[k] ?? 0);
-  return { display: { image: new Uint8Array(data), width: s, height: s, channels: c }, input };
-}
-
-function centre(base: number, s: number): Region {
-  const o = Math.floor((base - s) / 2);
-  return { left: o, top: o, width: s, height: s };
+  const { k, b } = inputAffine(c, meta.pixelScale, meta.mean, meta.std); // the loader's arithmetic (cropPixels)
+  for (let j = 0; j < c; j++) for (let i = 0; i < s * s; i++) input[j * s * s + i] = pixels[i * c + j] * k[j] - b[j];
+  return { display: { image: pixels, width: s, height: s, channels: c }, input };
 }

@@ -3,12 +3,14 @@ import { FormatError } from '../errors.js';
 import type { Engine } from '../gpu/engine.js';
 import { readSafetensors } from '../checkpoint/safetensors.js';
 import { Model } from '../models/model.js';
-import { archs, type ArchName } from '../models/spec.js';
+import { archs, fixedNormalization, type ArchName } from '../models/spec.js';
 import { parseCheckpoint, type ModelMeta } from './checkpoint.js';
 
 /**
  * Our checkpoints carry their arch, classes and preprocessing; a weights-only file (e.g. converted
- * from PyTorch) needs --arch and gets zero mean (inputs are then taken as the arch's pixel scale).
+ * from PyTorch) needs --arch and gets the arch's fixed normalisation (torchvision: pixels/255, then
+ * ImageNet mean and std, as torchvision's transforms) or else zero mean (inputs are then taken as the
+ * arch's pixel scale).
  */
 export async function openModel(engine: Engine, path: string, arch?: ArchName): Promise<{ model: Model; meta: ModelMeta }> {
   const file = await readSafetensors(path);
@@ -26,8 +28,9 @@ export async function openModel(engine: Engine, path: string, arch?: ArchName): 
     if (!classes) throw new FormatError(`${path}: tensor "${last}" is missing: not weights of ${arch}`);
     const first = file.tensors[arch === 'torchvision' ? 'features.0.weight' : 'conv1.weight'];
     const a = archs[arch];
-    meta = { arch, classes, channels: first?.shape[1] ?? a.channels, inputSize: a.inputSize, mean: [], pixelScale: a.pixelScale };
-    meta.mean = new Array(meta.channels).fill(0);
+    const channels = first?.shape[1] ?? a.channels;
+    const fixed = fixedNormalization(a, channels);
+    meta = { arch, classes, channels, inputSize: a.inputSize, mean: fixed?.mean ?? new Array(channels).fill(0), pixelScale: a.pixelScale, std: fixed?.std };
     weights = new Map(Object.entries(file.tensors).map(([k, t]) => [k, { shape: t.shape, data: t.data as Float32Array }]));
   }
   const model = new Model(engine, meta.arch, { classes: meta.classes, channels: meta.channels, inputSize: meta.inputSize });

@@ -2,7 +2,7 @@
 // each part's share of the step, and GFLOP/s for the layers that multiply (conv, linear).
 import type { Engine } from '../gpu/engine.js';
 import { Model } from '../models/model.js';
-import type { ArchName } from '../models/spec.js';
+import type { Arch, ArchName } from '../models/spec.js';
 import { SGD } from '../optim.js';
 import { softmaxCrossEntropy } from '../ops/softmax.js';
 import { record } from '../tape.js';
@@ -12,7 +12,7 @@ export interface ProfileRow { label: string; ms: number; share: number; dispatch
 export interface StepProfile { rows: ProfileRow[]; gpuMs: number; wallMs: number; imagesPerSecond: number; dispatches: number }
 
 /** Run `warmup` plain steps, then one profiled step of `arch` on a synthetic batch. */
-export async function profileStep(engine: Engine, arch: ArchName, batch: number, classes: number, warmup = 1): Promise<StepProfile> {
+export async function profileStep(engine: Engine, arch: ArchName | Arch, batch: number, classes: number, warmup = 1): Promise<StepProfile> {
   const model = new Model(engine, arch, { classes, seed: 1 });
   const S = model.inputSize, C = model.channels;
   const x = new Tensor(engine, [batch, C, S, S]).write(Float32Array.from({ length: batch * C * S * S }, (_, i) => Math.sin(i) * 50));

@@ -14,7 +14,7 @@ import { takeDataset, type Dataset } from '../data/dataset.js';
 import { BatchLoader } from '../data/loader.js';
 import { channelMean, computePcaLighting } from '../data/augment.js';
 import { Model } from '../models/model.js';
-import { archs, type ArchName } from '../models/spec.js';
+import { archs, fixedNormalization, type ArchName } from '../models/spec.js';
 import { SGD } from '../optim.js';
 import { softmaxCrossEntropy } from '../ops/softmax.js';
 import { record } from '../tape.js';
@@ -129,7 +129,7 @@ export async function trainRecovering(o: TrainOptions, io: Omit<TrainIO, 'engine
 
 async function run(o: TrainOptions, io: TrainIO, engine: Engine): Promise<TrainSummary> {
   const started = performance.now();
-  const data = await openData(o.data, io.warn);
+  const data = await openData(o.data, io.warn, archs[o.arch].resample);
   const train: Dataset = o.trainLimit ? takeDataset(data.train, o.trainLimit) : data.train;
   const val: Dataset | undefined = data.val && (o.valLimit ? takeDataset(data.val, o.valLimit) : data.val);
 
@@ -146,12 +146,11 @@ async function run(o: TrainOptions, io: TrainIO, engine: Engine): Promise<TrainS
   const arch = archs[o.arch];
   const inputSize = o.inputSize ?? resumed?.meta.inputSize ?? (o.arch === 'mini' ? Math.max(train.height, train.width) : arch.inputSize);
   const model = new Model(engine, o.arch, { classes, channels: train.channels, inputSize, dropout: o.dropout, seed: o.seed });
-  const scale = train.pixels ? arch.pixelScale : 1;
-  const mean = resumed ? Float32Array.from(resumed.meta.mean) : (await channelMean(train)).map((m) => m * scale);
+  const { scale, mean, std } = await inputPreprocessing(o.arch, train, resumed?.meta);
   if (!mean.every(Number.isFinite)) throw await nonFiniteData(train);
   const lighting = o.augment && train.pixels && train.channels === 3 ? await computePcaLighting(train) : null;
   const meta: ModelMeta = {
-    arch: o.arch, classes, channels: train.channels, inputSize, mean: [...mean], pixelScale: scale,
+    arch: o.arch, classes, channels: train.channels, inputSize, mean: [...mean], pixelScale: scale, std,
     classNames: train.classNames, config: { ...o, fs: undefined },
   };
   const opt = new SGD(model.params, { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay });
@@ -165,7 +164,7 @@ async function run(o: TrainOptions, io: TrainIO, engine: Engine): Promise<TrainS
   opt.lr = state.lr;
 
   const B = o.batchSize;
-  const loader = new BatchLoader(train, { batchSize: B, inputSize, shuffle: o.shuffle, augment: o.augment, seed: o.seed, mean, scale, lighting, dropLast: true });
+  const loader = new BatchLoader(train, { batchSize: B, inputSize, shuffle: o.shuffle, augment: o.augment, seed: o.seed, mean, scale, std, lighting, dropLast: true });
   const perEpoch = loader.batchesPerEpoch;
   if (perEpoch < 1) throw new AlexnetError(`batch size ${B} is larger than the training set (${train.length} samples)`);
   const total = Math.min(o.steps ?? Infinity, o.epochs * perEpoch);
@@ -302,7 +301,7 @@ async function run(o: TrainOptions, io: TrainIO, engine: Engine): Promise<TrainS
       const m: Record<string, unknown> = { kind: 'epoch', epoch: epoch + 1, step: state.step, trainLoss: sums.epochLoss / sums.epochSeen, trainTop1Error: 1 - sums.epochHits / sums.epochSeen, lr: opt.lr, time: state.elapsedMs / 1000 };
       sums.epochLoss = sums.epochHits = sums.epochSeen = 0;
       if (val) {
-        const r = await evaluate(model, val, { batchSize: Math.min(B, 256), mean, scale, tenCrop: false });
+        const r = await evaluate(model, val, { batchSize: Math.min(B, 256), mean, scale, std, tenCrop: false });
         Object.assign(m, { valTop1Error: r.top1Error, valTop5Error: r.top5Error });
         io.log(`epoch ${epoch + 1}: validation top-1 error ${(100 * r.top1Error).toFixed(2)}%, top-5 error ${(100 * r.top5Error).toFixed(2)}% (${r.samples} images, centre crop)`);
         schedule(o, state, opt, r.top1Error, epoch + 1, io);
@@ -324,10 +323,10 @@ async function run(o: TrainOptions, io: TrainIO, engine: Engine): Promise<TrainS
     await saveCheckpoint(finalPath, model, meta, undefined, undefined, o.fs);
     let summary: TrainSummary['val'];
     if (val) {
-      const c = await evaluate(model, val, { batchSize: Math.min(B, 256), mean, scale, tenCrop: false });
+      const c = await evaluate(model, val, { batchSize: Math.min(B, 256), mean, scale, std, tenCrop: false });
       summary = { top1Error: c.top1Error, top5Error: c.top5Error };
       if (o.tenCrop) {
-        const t = await evaluate(model, val, { batchSize: Math.max(1, Math.floor(Math.min(B, 256) / 10)), mean, scale, tenCrop: true });
+        const t = await evaluate(model, val, { batchSize: Math.max(1, Math.floor(Math.min(B, 256) / 10)), mean, scale, std, tenCrop: true });
         summary.tenCrop = { top1Error: t.top1Error, top5Error: t.top5Error };
       }
       io.log(`final: validation top-1 error ${(100 * c.top1Error).toFixed(2)}% (accuracy ${(100 - 100 * c.top1Error).toFixed(2)}%), top-5 error ${(100 * c.top5Error).toFixed(2)}%` +
@@ -350,6 +349,22 @@ async function run(o: TrainOptions, io: TrainIO, engine: Engine): Promise<TrainS
     numerics.dispose(); x.dispose(); y.dispose(); opt.dispose(); model.dispose();
     await train.close?.(); await val?.close?.();
   }
+}
+
+/**
+ * A run's preprocessing, input = (x·scale − mean)/std per channel; a resumed run keeps its
+ * checkpoint's. Pixels are scaled by the arch's pixelScale; float data is taken as already on that
+ * scale. The mean is the training set's (no std: the paper's mean subtraction) unless the arch fixes
+ * both (torchvision: ImageNet mean and std on the [0, 1] scale, as torchvision's transforms, so
+ * weights trained in PyTorch see what they were trained on).
+ */
+export async function inputPreprocessing(arch: ArchName, train: Dataset, resumed?: ModelMeta): Promise<{ scale: number; mean: Float32Array; std?: number[] }> {
+  const a = archs[arch];
+  const scale = train.pixels ? (resumed?.pixelScale ?? a.pixelScale) : 1;
+  if (resumed) return { scale, mean: Float32Array.from(resumed.mean), std: resumed.std };
+  const fixed = fixedNormalization(a, train.channels);
+  if (fixed) return { scale, mean: Float32Array.from(fixed.mean), std: fixed.std };
+  return { scale, mean: (await channelMean(train)).map((m) => m * scale) };
 }
 
 /** The paper's schedule (÷10 when validation error stops improving, at most 3×) or fixed steps. */
