@@ -47,7 +47,7 @@ export class NumericsMonitor {
     this.labels.push(label);
     const flags = this.flags.binding();
     for (const c of t.chunks()) {
-      this.engine.dispatch({ kernel, params: [c.count, slot], buffers: [t.binding(c.start, c.count), flags], workgroups: grid1d(ceilDiv(c.count, 256)) });
+      this.engine.dispatch({ kernel, params: [c.count, slot], buffers: [t.bindingVec4(c.start, c.count), flags], workgroups: grid1d(ceilDiv(c.count, 1024)) });
     }
   }
 

@@ -104,6 +104,14 @@ test('NumericsMonitor: first bad tensor in watch order, NaN/Inf told apart, chun
     assert.equal(await m.firstBad(), { label: 'nan', index: 1, kind: 'NaN', count: 1 });
     m.reset(); m.watch(ok, 'ok');
     assert.is(await m.firstBad(), undefined);
+    // NaN in the 16-byte padding past a tensor's last element (a recycled buffer's leftovers) is not the tensor's
+    const five = tensor(e, new Float32Array(5).fill(2), [5]);
+    e.writeBuffer(five.buffer, 0, Float32Array.of(2, 2, 2, 2, 2, NaN, NaN, NaN));
+    m.reset(); m.watch(five, 'five');
+    assert.is(await m.firstBad(), undefined);
+    e.writeBuffer(five.buffer, 0, Float32Array.of(2, 2, 2, 2, Infinity, NaN, NaN, NaN));
+    m.reset(); m.watch(five, 'five');
+    assert.equal(await m.firstBad(), { label: 'five', index: 0, kind: 'Inf', count: 1 });
 
     // one forward/backward of a linear layer: the hook adds its dispatches only while on
     const x = tensor(e, new Float32Array(8).fill(0.5), [2, 4]);

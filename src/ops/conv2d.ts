@@ -51,6 +51,8 @@ export const conv2dTiles: { fwd: ConvTile; bwdData: ConvTile; bwdFilter: ConvTil
  */
 function chooseTile(t: ConvTile, m: number, n: number): { TM: number; TN: number; WG: number } {
   let TM = t.TM, TN = t.TN;
+  // 24 channels (mini's conv1/2/5 per group) fill two 12-channel tiles, but pad 16-channel ones by 33%
+  if (TM === 16 && Math.ceil(m / 12) * 12 < Math.ceil(m / 16) * 16) { TM = 12; TN = Math.min(16, Math.floor((t.TM * t.TN) / 12)); }
   for (const small of [4, 8]) {
     if (m <= small && small < TM) { TM = small; TN = Math.min(16, Math.floor((t.TM * t.TN) / small)); break; }
   }
