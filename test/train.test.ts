@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { train, type TrainOptions } from '../src/train/trainer.js';
+import { fmtTime, train, type TrainOptions } from '../src/train/trainer.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { writeNpy } from '../src/data/npy.js';
 import { makeData } from './fixtures/faults.js';
@@ -103,6 +103,14 @@ test('CLI: eval and predict a trained checkpoint; bad input exits 2 with one lin
   writeFileSync(trunc, readFileSync(ck).subarray(0, 1000));
   bad(['eval', '--checkpoint', trunc, '--data', join(dir, 'data')], /trunc\.safetensors/);
   bad(['eval', '--arch', 'paper', '--checkpoint', ck, '--data', join(dir, 'data')], /arch mini, not paper/);
+});
+
+test('progress times: rounded once (419.6 s is 7m00s, not 6m60s), hours past 60 minutes', () => {
+  assert.is(fmtTime(419.6), '7m00s');
+  assert.is(fmtTime(59.7), '1m00s');
+  assert.is(fmtTime(42.4), '42s');
+  assert.is(fmtTime(3600 + 5 * 60 + 3), '1h05m');
+  assert.is(fmtTime(NaN), '?');
 });
 
 test.run();

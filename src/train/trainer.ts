@@ -392,8 +392,9 @@ function classesOf(weights: Map<string, { shape: number[] }> | undefined, arch: 
 
 export function fmtTime(s: number): string {
   if (!Number.isFinite(s)) return '?';
-  const m = Math.floor(s / 60), h = Math.floor(m / 60);
-  return h ? `${h}h${String(m % 60).padStart(2, '0')}m` : m ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`;
+  const t = Math.round(s);   // round once, so 419.6 s is 7m00s, never 6m60s
+  const m = Math.floor(t / 60), h = Math.floor(m / 60);
+  return h ? `${h}h${String(m % 60).padStart(2, '0')}m` : m ? `${m}m${String(t % 60).padStart(2, '0')}s` : `${t}s`;
 }
 
 /**
