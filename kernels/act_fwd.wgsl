@@ -3,8 +3,8 @@
 //   2 y: array<vec4f> (write). Buffers are padded to 16 bytes, so the last vec4 may hold up to 3
 //   padding floats past the tensor: computed, never read.
 // Overrides: TANH (false → ReLU). Dispatch: ceil(n/256) workgroups folded into (x, y).
-// Why vec4: on lavapipe every storage access is a per-lane bounds-checked load, the cost of a
-//   scalar and a vec4 access is about the same (measured 3.4× faster than one float per invocation).
+// Why vec4: on lavapipe every storage access is a per-lane bounds-checked load, so a scalar and a
+//   vec4 access cost about the same (act_bwd, same layout: 28 → 4.3 ms on mini's conv1 at batch 128).
 override TANH: bool = false;
 struct P { n: u32 }
 @group(0) @binding(0) var<uniform> p: P;

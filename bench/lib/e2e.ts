@@ -13,10 +13,11 @@
 import { createEngine, type Engine } from '../../src/gpu/engine.js';
 import { ArrayDataset, type Dataset } from '../../src/data/dataset.js';
 import { BatchLoader } from '../../src/data/loader.js';
-import { channelMean, computePcaLighting } from '../../src/data/augment.js';
+import { computePcaLighting } from '../../src/data/augment.js';
 import { loadFashionMnist } from '../../src/data/fashion_mnist.js';
 import { Model } from '../../src/models/model.js';
-import { archs, fixedNormalization, type Arch, type Layer } from '../../src/models/spec.js';
+import { archs, type Arch, type ArchName, type Layer } from '../../src/models/spec.js';
+import { inputPreprocessing } from '../../src/train/trainer.js';
 import { SGD } from '../../src/optim.js';
 import { softmaxCrossEntropy } from '../../src/ops/softmax.js';
 import { record } from '../../src/tape.js';
@@ -124,16 +125,13 @@ export async function e2eArch(report: Report, archName: E2eArch, cases: E2eCase[
     o.log(`${archName}: ${model.parameterCount.toLocaleString('en')} parameters, model built in ${(performance.now() - t0).toFixed(0)} ms`);
     const C = model.channels, S = model.inputSize;
     // data for the loader runs
-    let train: Dataset | undefined, mean: Float32Array | undefined, std: number[] | undefined, lighting = null as Awaited<ReturnType<typeof computePcaLighting>> | null;
+    let train: Dataset | undefined, pre: Awaited<ReturnType<typeof inputPreprocessing>> | undefined, lighting = null as Awaited<ReturnType<typeof computePcaLighting>> | null;
     const needLoader = cases.some((c) => c.loader > 0);
     if (needLoader) {
       const t1 = performance.now();
       if (archName === 'mini') train = (await loadFashionMnist({ download: false })).train;
       else train = syntheticDataset(Math.max(...cases.map((c) => c.batch * (c.loader + 3))), 256, spec.classes, 7);
-      const scale = spec.arch.pixelScale;
-      const fixed = fixedNormalization(spec.arch, C);   // torchvision: ImageNet mean/std, as the trainer
-      std = fixed?.std;
-      mean = fixed ? Float32Array.from(fixed.mean) : (await channelMean(train, { maxImages: 2000 })).map((m) => m * scale);
+      pre = await inputPreprocessing(archName as ArchName, train);   // the trainer's scale, mean and std
       if (C === 3) lighting = await computePcaLighting(train, { maxImages: 200 });
       o.log(`${archName}: loader data ${train.name} (${train.length} images) ready in ${(performance.now() - t1).toFixed(0)} ms`);
     }
@@ -172,7 +170,7 @@ export async function e2eArch(report: Report, archName: E2eArch, cases: E2eCase[
       }
       const lod: Step[] = [];
       if (c.loader > 0 && train) {
-        const loader = new BatchLoader(train, { batchSize: B, inputSize: S, shuffle: true, augment: true, seed: 1, mean, std, scale: spec.arch.pixelScale, lighting, dropLast: true });
+        const loader = new BatchLoader(train, { batchSize: B, inputSize: S, shuffle: true, augment: true, seed: 1, ...pre, lighting, dropLast: true });
         let epoch = 0;
         let it = loader.epoch(epoch);
         const next = async () => {

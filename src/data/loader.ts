@@ -67,11 +67,9 @@ export class BatchLoader {
     posInt(opts.inputSize, 'inputSize');
     if (!Number.isSafeInteger(opts.seed)) throw new AlexnetError(`BatchLoader: seed must be a safe integer, got ${opts.seed}`);
     if (opts.mean && opts.mean.length !== dataset.channels) throw new ShapeError(`BatchLoader: ${opts.mean.length} mean values for ${dataset.channels} channels`);
-    if (opts.std && opts.std.length !== dataset.channels) throw new ShapeError(`BatchLoader: ${opts.std.length} std values for ${dataset.channels} channels`);
     const scale = opts.scale ?? 1;
     if (!Number.isFinite(scale)) throw new AlexnetError(`BatchLoader: scale must be finite, got ${scale}`);
-    if (opts.std && !Array.from(opts.std).every((v) => v > 0 && Number.isFinite(v))) throw new AlexnetError(`BatchLoader: std must be positive, got ${Array.from(opts.std).join(', ')}`);
-    const { k, b } = inputAffine(dataset.channels, scale, opts.mean, opts.std);
+    const { k, b } = inputAffine(dataset.channels, scale, opts.mean, opts.std); // checks std's length and sign
     const prefetch = opts.prefetch ?? 2, concurrency = opts.concurrency ?? 16;
     posInt(prefetch, 'prefetch', 0);
     posInt(concurrency, 'concurrency');
