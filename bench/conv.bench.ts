@@ -11,7 +11,8 @@
 //        [--wait-idle]   before each timed run, wait (≤ 60 s) until other processes leave the CPUs ≥ 90% idle
 //                        (Linux /proc/stat; for shared machines)
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createEngine, f32, type Engine } from '../src/gpu/engine.js';
+import { createEngine } from '../src/node/dawn.js';
+import { f32, type Engine } from '../src/gpu/engine.js';
 import { ceilDiv, grid1d } from '../src/gpu/grid.js';
 import { Tensor } from '../src/tensor.js';
 import { activationBackward } from '../src/ops/activation.js';

@@ -13,7 +13,8 @@
 //   node scripts/build.mjs bench && node build/bench/gemm.bench.js [--layers=fc6,fc7] [--batches=8,32,128]
 //        [--reps=5] [--naive-batch=8] [--no-naive] [--out=results.json]
 import { writeFileSync } from 'node:fs';
-import { createEngine, type Engine } from '../src/gpu/engine.js';
+import { createEngine } from '../src/node/dawn.js';
+import { type Engine } from '../src/gpu/engine.js';
 import { ceilDiv } from '../src/gpu/grid.js';
 import { Tensor } from '../src/tensor.js';
 import { linearBackward, linearForward } from '../src/ops/linear.js';

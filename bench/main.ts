@@ -29,7 +29,7 @@ import { writeFileSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
-import { createEngine } from '../src/gpu/engine.js';
+import { createEngine } from '../src/node/dawn.js';
 import { GpuTimer } from './lib/gpu_timer.js';
 import { copyRoofs, fmaName, fmaRoofs, FMA_VARIANTS, type RoofResult } from './lib/roofs.js';
 import { fmt, jsonEntry, mdHeader, mdLine, median, parseArgs, rate, Report, selected, SYSTEM, type Roofs, type Row } from './lib/common.js';

@@ -5,7 +5,7 @@
 // runs — and printed as ms, GB/s of the bytes each op must move, and % of the copy roof measured
 // at the start.
 //   node scripts/build.mjs bench && node build/bench/pool_lrn.bench.js [names...] [--batches=8,32] [--reps=7]
-import { createEngine } from '../src/gpu/engine.js';
+import { createEngine } from '../src/node/dawn.js';
 import { GpuTimer } from './lib/gpu_timer.js';
 import { copyRoofs } from './lib/roofs.js';
 import { fmt, parseArgs, rate, Report, selected, type Row } from './lib/common.js';

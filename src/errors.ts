@@ -12,6 +12,9 @@ export class AlexnetError extends Error {
 /** Shapes or dtypes of an op's operands do not fit; thrown before anything is dispatched. */
 export class ShapeError extends AlexnetError {}
 
+/** An operand's values are outside what it may hold: labels outside [0, classes), 1.5 as an integer. Thrown before anything is dispatched. */
+export class ValueError extends AlexnetError {}
+
 /** No WebGPU adapter or device could be acquired. */
 export class AdapterError extends AlexnetError {}
 
@@ -35,3 +38,6 @@ export const fmtShape = (s: readonly number[]): string => `[${s.join(',')}]`;
 
 /** A loss or gradient became NaN/Inf; training stopped without touching the last checkpoint. */
 export class NumericalError extends AlexnetError {}
+
+/** An optional dependency (sharp) a feature needs is not installed; the message names the install command. */
+export class MissingDependencyError extends AlexnetError {}

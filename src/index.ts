@@ -1,11 +1,17 @@
-// Public API of alexnet-wgsl: the engine, tensors, ops (forward + backward through the tape),
-// the optimizer, models, data and checkpoints. Importing it has no side effects on `navigator`.
+// Public API of alexnet-wgsl, the core: the engine, tensors, ops (forward + backward through the
+// tape), the optimizer, models, data pipelines on arrays, checkpoints and other formats on bytes.
+// It runs wherever WebGPU does: it imports nothing from Node, Dawn or sharp, installs no globals and
+// has no side effects at import. Node-only parts (files, datasets on disk, pictures, the trainer)
+// are in 'alexnet-wgsl/node'; in Node, this entry's createEngine() uses Dawn when given no GPU.
+/// <reference types="@webgpu/types" preserve="true" />
 export { createEngine, Engine, f32, type EngineOptions, type EngineInfo, type Dispatch, type Param } from './gpu/engine.js';
 export type { Kernel, Overrides } from './gpu/pipelines.js';
 export type { PoolCounters } from './gpu/buffers.js';
+export type { ProfileEntry } from './gpu/profiler.js';
 export * from './errors.js';
-export { Tensor, numel, type DType, type HostArray } from './tensor.js';
+export { Tensor, numel, type DType, type HostArray, type ValueRange } from './tensor.js';
 export { Tape, record, type Node } from './tape.js';
+export { tidy } from './tidy.js';
 export { tensor, empty, zeros, parameter } from './ops/create.js';
 export { fill, axpby, accumulate, copyInto } from './ops/elementwise.js';
 export { activation, relu, tanh, activationBackward, type Activation } from './ops/activation.js';
@@ -22,25 +28,35 @@ export {
   type Pool2dOptions, type AvgPool2dOptions,
 } from './ops/pool.js';
 export { lrn, lrnBackward, PAPER_LRN, type LrnOptions } from './ops/lrn.js';
-export type { ProfileEntry } from './gpu/profiler.js';
-
-// models, data, training
-export { Model, type ModelOptions, type ForwardOptions } from './models/model.js';
-export { archs, paper, torchvision, mini, IMAGENET_MEAN, IMAGENET_STD, fixedNormalization, type Arch, type ArchName, type Layer, type Init } from './models/spec.js';
-export { type Dataset, type DataSplits, ArrayDataset, takeDataset } from './data/dataset.js';
-export { loadFashionMnist, FASHION_MNIST_CLASSES } from './data/fashion_mnist.js';
-export { loadNpyDir } from './data/npy_dir.js';
-export { openImageFolder } from './data/image_folder.js';
-export { readNpy, writeNpy } from './data/npy.js';
-export { readIdx } from './data/idx.js';
-export { BatchLoader, evalBatches, type BatchLoaderOptions, type Batch } from './data/loader.js';
-export { Rng } from './data/rng.js';
-export { train, trainRecovering, type TrainOptions, type TrainIO, type TrainSummary } from './train/trainer.js';
 export { NumericsMonitor, setCheckNumerics } from './numerics.js';
-export { CheckpointWriteError } from './checkpoint/atomic.js';
-export { LockError, acquireLock } from './checkpoint/lock.js';
-export { evaluate, topkHits, type EvalResult } from './train/evaluate.js';
-export { saveCheckpoint, loadCheckpoint, type Checkpoint, type RunState, type ModelMeta } from './train/checkpoint.js';
-export { openModel } from './train/load_model.js';
-export { profileStep, formatProfile, type StepProfile } from './train/profile.js';
-export { readSafetensors, writeSafetensors, type NamedTensor } from './checkpoint/safetensors.js';
+
+// models
+export { Model, type ModelOptions, type ForwardOptions } from './models/model.js';
+export { initValues, initParameter, fanIn } from './models/init.js';
+export { encodeParameters, decodeParameters, readParameters, writeParameters, parameterTensors, type NamedValues } from './models/params.js';
+export {
+  archs, archOf, firstLayerName, lastLayerName, towers, paper, torchvision, mini, IMAGENET_MEAN, IMAGENET_STD, fixedNormalization,
+  type Arch, type ArchName, type Layer, type Init,
+} from './models/spec.js';
+
+// data on arrays
+export { type Dataset, type DataSplits, ArrayDataset, SubsetDataset, takeDataset } from './data/dataset.js';
+export { BatchLoader, evalBatches, type BatchLoaderOptions, type Batch } from './data/loader.js';
+export { channelMean, computePcaLighting, type Pca } from './data/augment.js';
+export { inputPreprocessing } from './data/preprocess.js';
+export { Rng, hashSeed, shuffle } from './util/rng.js';
+
+// formats on bytes
+export { encodeSafetensors, decodeSafetensors, type NamedTensor, type Safetensors, type SafeDType } from './formats/safetensors.js';
+export { encodeNpy, decodeNpy, type NpyArray, type NpyData } from './formats/npy.js';
+export { parseIdx, encodeIdx, type IdxArray } from './formats/idx.js';
+export { sha256Hex } from './util/sha256.js';
+export {
+  encodeCheckpoint, parseCheckpoint, loadVelocities, type Checkpoint, type RunState, type ModelMeta,
+} from './checkpoint/checkpoint.js';
+export { loadModel } from './checkpoint/load_model.js';
+
+// evaluation and profiling
+export { evaluate, type EvalResult, type EvalOptions } from './train/evaluate.js';
+export { argmax, topk, topkHits, accuracy } from './train/metrics.js';
+export { profileStep, formatProfile, type StepProfile, type ProfileRow } from './train/profile.js';

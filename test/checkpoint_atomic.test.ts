@@ -6,8 +6,8 @@ import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { atomicWrite, nodeFs, CheckpointWriteError, type AtomicFs } from '../src/checkpoint/atomic.js';
-import { readSafetensors, writeSafetensors } from '../src/checkpoint/safetensors.js';
+import { atomicWrite, nodeFs, CheckpointWriteError, type AtomicFs } from '../src/node/files/atomic.js';
+import { readSafetensors, writeSafetensors } from '../src/node/files/safetensors.js';
 import { AlexnetError } from '../src/errors.js';
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'atomic-'));

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { FormatError } from '../src/errors.js';
-import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../src/checkpoint/safetensors.js';
+import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../src/formats/safetensors.js';
 
 import { rng } from './helpers.js';
 
@@ -21,7 +21,7 @@ function base(): Buffer[] {
     px: { dtype: 'U8', shape: [5], data: new Uint8Array([1, 2, 3, 4, 5]) },
     step: { dtype: 'I64', shape: [], data: new BigInt64Array([42n]) },
   };
-  const plain = encodeSafetensors(t, { epoch: '1' });
+  const plain = Buffer.from(encodeSafetensors(t, { epoch: '1' }));
   // One with a valid checksum, as writeSafetensors makes it.
   const n = Number(plain.readBigUInt64LE(0));
   const head = JSON.parse(plain.subarray(8, 8 + n).toString());

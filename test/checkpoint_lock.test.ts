@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { acquireLock, LockError } from '../src/checkpoint/lock.js';
+import { acquireLock, LockError } from '../src/node/files/lock.js';
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'lock-'));
 const fake = (dir: string, info: object) => writeFileSync(join(dir, '.lock'), JSON.stringify({ host: hostname(), token: 'theirs', ...info }));

@@ -13,9 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parameter, record, tensor, ShapeError, type Engine } from '../src/index.js';
-import {
-  conv2d, conv2dForward, conv2dBackwardData, conv2dBackwardFilter, conv2dBiasGrad, conv2dOutputShape, conv2dTiles, type Conv2dOptions,
-} from '../src/ops/conv2d.js';
+import { conv2d, conv2dForward, conv2dBackwardData, conv2dBackwardFilter, conv2dBiasGrad, conv2dOutputShape, conv2dTiles, type Conv2dOptions } from '../src/ops/conv2d.js';
 import { conv2dBackwardRef, conv2dRef, convGeom, reluMask, type ConvGeom } from './ref/conv2d.js';
 import { gpu, disposeGpu, rand, close, numericGrad, dot } from './helpers.js';
 

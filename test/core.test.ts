@@ -2,10 +2,8 @@
 // update step by step, the tape's accumulation, typed errors for bad input.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  ShapeError, DisposedError, ShaderError, LimitError, Tensor, tensor, zeros, fill, axpby, relu, tanh,
-  activation, parameter, record, SGD, createEngine,
-} from '../src/index.js';
+import { ShapeError, DisposedError, ShaderError, LimitError, Tensor, tensor, zeros, fill, axpby, relu, tanh, activation, parameter, record, SGD } from '../src/index.js';
+import { createEngine } from '../src/node/index.js';
 import { gpu, disposeGpu, rand, close } from './helpers.js';
 
 test.after(disposeGpu);

@@ -2,12 +2,9 @@
 // (orthonormal eigenvectors that reconstruct the covariance), the lighting shift, means and normalisation.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  applyLighting, centerCrop, channelMean, computePcaLighting, crop, flipHorizontal, lightingShift, normalize,
-  randomCrop, RgbMoments, symmetricEigen3, tenCrops,
-} from '../src/data/augment.js';
+import { applyLighting, centerCrop, channelMean, computePcaLighting, crop, flipHorizontal, lightingShift, normalize, randomCrop, RgbMoments, symmetricEigen3, tenCrops } from '../src/data/augment.js';
 import { ArrayDataset } from '../src/data/dataset.js';
-import { Rng } from '../src/data/rng.js';
+import { Rng } from '../src/util/rng.js';
 
 /** C×H×W image whose value encodes its coordinates: c·1e6 + y·1000 + x. */
 const coords = (c: number, h: number, w: number) => Float32Array.from({ length: c * h * w }, (_, i) => {

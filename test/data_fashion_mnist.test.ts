@@ -8,8 +8,8 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { FASHION_MNIST_CLASSES, loadFashionMnist } from '../src/data/fashion_mnist.js';
-import { encodeIdx } from '../src/data/idx.js';
+import { FASHION_MNIST_CLASSES, loadFashionMnist } from '../src/node/data/fashion_mnist.js';
+import { encodeIdx } from '../src/formats/idx.js';
 import { AlexnetError, FormatError } from '../src/errors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fmnist-test-'));

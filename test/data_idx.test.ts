@@ -6,8 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { decodeIdx, encodeIdx, readIdx, writeIdx } from '../src/data/idx.js';
-import { Rng } from '../src/data/rng.js';
+import { decodeIdx, readIdx, writeIdx } from '../src/node/files/idx.js';
+import { encodeIdx } from '../src/formats/idx.js';
+import { Rng } from '../src/util/rng.js';
 import { FormatError } from '../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'idx-test-'));

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { openImageFolder, type ImageFolderDataset } from '../src/data/image_folder.js';
+import { openImageFolder, type ImageFolderDataset } from '../src/node/data/image_folder.js';
 import { BatchLoader } from '../src/data/loader.js';
 import { FormatError } from '../src/errors.js';
 

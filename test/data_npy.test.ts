@@ -6,8 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeNpy, encodeNpy, readNpy, readNpyHeader, writeNpy } from '../src/data/npy.js';
-import { Rng } from '../src/data/rng.js';
+import { decodeNpy, encodeNpy } from '../src/formats/npy.js';
+import { readNpy, readNpyHeader, writeNpy } from '../src/node/files/npy.js';
+import { Rng } from '../src/util/rng.js';
 import { FormatError } from '../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'npy-test-'));

@@ -5,8 +5,9 @@ import * as assert from 'uvu/assert';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadNpyDir } from '../src/data/npy_dir.js';
-import { encodeNpy, writeNpy } from '../src/data/npy.js';
+import { loadNpyDir } from '../src/node/data/npy_dir.js';
+import { encodeNpy } from '../src/formats/npy.js';
+import { writeNpy } from '../src/node/files/npy.js';
 import { FormatError } from '../src/errors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'npydir-test-'));

@@ -1,7 +1,7 @@
 // Tests for the seedable PRNG: determinism, ranges, distribution moments, checkpoint/restore, shuffle.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Rng, hashSeed, shuffle } from '../src/data/rng.js';
+import { Rng, hashSeed, shuffle } from '../src/util/rng.js';
 import { AlexnetError } from '../src/errors.js';
 
 test('same seed gives the same sequence, different seeds differ', () => {

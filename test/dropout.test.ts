@@ -7,7 +7,8 @@
 // agree on 0.5 ± 0.02 of the elements; kept values equal x/(1−p) to float32 rounding (rtol 1e-6).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AlexnetError, createEngine, parameter, record, tensor } from '../src/index.js';
+import { AlexnetError, parameter, record, tensor } from '../src/index.js';
+import { createEngine } from '../src/node/index.js';
 import { dropout } from '../src/ops/dropout.js';
 import { close, disposeGpu, gpu, rand } from './helpers.js';
 

@@ -7,9 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEngine } from '../src/gpu/engine.js';
-import { LockError } from '../src/checkpoint/lock.js';
-import { train } from '../src/train/trainer.js';
+import { createEngine } from '../src/node/dawn.js';
+import { LockError } from '../src/node/files/lock.js';
+import { train } from '../src/node/train/trainer.js';
 import { cliArgs, makeData, options, quiet, runCli, startCli, weightsDiffer } from './fixtures/faults.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'faults-concurrency-'));

@@ -6,10 +6,11 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEngine, type Engine } from '../src/gpu/engine.js';
+import { createEngine } from '../src/node/dawn.js';
+import { type Engine } from '../src/gpu/engine.js';
 import { DeviceError } from '../src/errors.js';
-import { loadCheckpoint } from '../src/train/checkpoint.js';
-import { train, trainRecovering } from '../src/train/trainer.js';
+import { loadCheckpoint } from '../src/node/files/checkpoint.js';
+import { train, trainRecovering } from '../src/node/train/trainer.js';
 import { makeData, options, quiet, rng, weightsDiffer } from './fixtures/faults.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'faults-device-'));

@@ -8,9 +8,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CheckpointWriteError, nodeFs, type AtomicFs } from '../src/checkpoint/atomic.js';
-import { loadCheckpoint } from '../src/train/checkpoint.js';
-import { train } from '../src/train/trainer.js';
+import { CheckpointWriteError, nodeFs, type AtomicFs } from '../src/node/files/atomic.js';
+import { loadCheckpoint } from '../src/node/files/checkpoint.js';
+import { train } from '../src/node/train/trainer.js';
 import { gpu, disposeGpu } from './helpers.js';
 import { makeData, options, quiet, weightsDiffer } from './fixtures/faults.js';
 

@@ -10,13 +10,17 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { FormatError } from '../src/errors.js';
-import { openImageFolder, type ImageFolderDataset } from '../src/data/image_folder.js';
-import { encodeNpy, readNpy, readNpyHeader, writeNpy } from '../src/data/npy.js';
-import { loadNpyDir } from '../src/data/npy_dir.js';
-import { encodeIdx, readIdx } from '../src/data/idx.js';
-import { encodeSafetensors, readSafetensors, writeSafetensors, type NamedTensor } from '../src/checkpoint/safetensors.js';
-import { loadCheckpoint, type ModelMeta } from '../src/train/checkpoint.js';
-import { train } from '../src/train/trainer.js';
+import { openImageFolder, type ImageFolderDataset } from '../src/node/data/image_folder.js';
+import { encodeNpy } from '../src/formats/npy.js';
+import { readNpy, readNpyHeader, writeNpy } from '../src/node/files/npy.js';
+import { loadNpyDir } from '../src/node/data/npy_dir.js';
+import { encodeIdx } from '../src/formats/idx.js';
+import { readIdx } from '../src/node/files/idx.js';
+import { encodeSafetensors, type NamedTensor } from '../src/formats/safetensors.js';
+import { readSafetensors, writeSafetensors } from '../src/node/files/safetensors.js';
+import { loadCheckpoint } from '../src/node/files/checkpoint.js';
+import { type ModelMeta } from '../src/checkpoint/checkpoint.js';
+import { train } from '../src/node/train/trainer.js';
 import { gpu, disposeGpu } from './helpers.js';
 import { makeData, options, quiet, rng } from './fixtures/faults.js';
 
@@ -157,7 +161,7 @@ const HOSTILE: Array<[string, Buffer, (p: string) => Promise<unknown>, RegExp]> 
   ['st: shape overflows', st({ w: { dtype: 'F32', shape: [2 ** 31, 2 ** 31, 2 ** 31], data_offsets: [0, 4] } }, Buffer.alloc(4)), readSafetensors, /overflows|needs/],
   ['st: negative dim', st({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, Buffer.alloc(4)), readSafetensors, /not a non-negative integer/],
   ['st: wrong dtype F64', st({ w: { dtype: 'F64', shape: [1], data_offsets: [0, 8] } }, Buffer.alloc(8)), readSafetensors, /bad dtype "F64"/],
-  ['st: I32 weights in a checkpoint', encodeSafetensors({ w: { dtype: 'I32', shape: [1], data: Int32Array.of(1) } }, { meta: '{"arch":"mini","classes":4,"channels":1,"inputSize":28,"mean":[0],"pixelScale":1}' }), loadCheckpoint, /"w" is I32, expected F32/],
+  ['st: I32 weights in a checkpoint', Buffer.from(encodeSafetensors({ w: { dtype: 'I32', shape: [1], data: Int32Array.of(1) } }, { meta: '{"arch":"mini","classes":4,"channels":1,"inputSize":28,"mean":[0],"pixelScale":1}' })), loadCheckpoint, /"w" is I32, expected F32/],
   ['st: __proto__ tensor', Buffer.concat([u64(15n), Buffer.from('{"__proto__":1}')]), readSafetensors, /"__proto__" is not allowed/],
   ['npy: v1 header past the end', Buffer.concat([Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0xff, 0xff]), Buffer.from('{')]), readNpy, /runs past the end/],
   ['npy: v2 header length 2^32-1', npyV2(0xffffffff, Buffer.from('{}')), readNpy, /exceeds/],

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadCheckpoint } from '../src/train/checkpoint.js';
+import { loadCheckpoint } from '../src/node/files/checkpoint.js';
 import { cliArgs, makeData, metricsOf, rng, runCli, sleep, startCli, weightsDiffer } from './fixtures/faults.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'faults-kill-'));

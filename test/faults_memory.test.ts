@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createEngine } from '../src/gpu/engine.js';
-import { train } from '../src/train/trainer.js';
+import { createEngine } from '../src/node/dawn.js';
+import { train } from '../src/node/train/trainer.js';
 import { makeData, options, quiet } from './fixtures/faults.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'faults-memory-'));

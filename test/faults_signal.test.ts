@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readdirSync, rmSync, watch } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadCheckpoint } from '../src/train/checkpoint.js';
+import { loadCheckpoint } from '../src/node/files/checkpoint.js';
 import { cliArgs, makeData, runCli, startCli, weightsDiffer } from './fixtures/faults.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'faults-signal-'));

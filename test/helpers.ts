@@ -2,7 +2,8 @@
 // that prints the first values and the max difference (llm.c's check_tensor), and a central
 // finite-difference gradient of a float64 CPU reference.
 import * as assert from 'uvu/assert';
-import { createEngine, type Engine } from '../src/index.js';
+import { createEngine } from '../src/node/index.js';
+import { type Engine } from '../src/index.js';
 
 let engine: Engine | undefined;
 export async function gpu(): Promise<Engine> {

@@ -7,7 +7,8 @@
 // (h = 1e-4 on the float64 reference) with atol 1e-4.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { LimitError, ShapeError, createEngine, parameter, record, tensor, type Engine } from '../src/index.js';
+import { LimitError, ShapeError, parameter, record, tensor, type Engine } from '../src/index.js';
+import { createEngine } from '../src/node/index.js';
 import { linear, matmul } from '../src/ops/linear.js';
 import { linearBackwardRef, linearRef, matmulRef, type LinearDims } from './ref/linear.js';
 import { close, disposeGpu, dot, gpu, numericGrad, rand } from './helpers.js';

@@ -9,7 +9,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Model } from '../src/models/model.js';
-import { tensor, record, ShapeError, SGD, writeSafetensors } from '../src/index.js';
+import { tensor, record, ShapeError, SGD } from '../src/index.js';
+import { writeSafetensors } from '../src/node/index.js';
 import { softmaxCrossEntropy } from '../src/ops/softmax.js';
 import { gpu, disposeGpu, rand, close } from './helpers.js';
 

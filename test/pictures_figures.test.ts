@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { ShapeError } from '../src/errors.js';
-import { plotCurves, kernelGrid, predictionFigure, neighborsFigure, escapeSvgText, type Img } from '../src/pictures/index.js';
+import { plotCurves, kernelGrid, predictionFigure, neighborsFigure, escapeSvgText, type Img } from '../src/node/pictures/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pics-'));
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);

@@ -8,9 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ShapeError, parameter, record, tensor, type Engine, type Tensor } from '../src/index.js';
-import {
-  adaptiveAvgPool2d, avgPool2d, maxPool2d, maxPool2dBackward, maxPool2dForward, planeChunks, type AvgPool2dOptions,
-} from '../src/ops/pool.js';
+import { adaptiveAvgPool2d, avgPool2d, maxPool2d, maxPool2dBackward, maxPool2dForward, planeChunks, type AvgPool2dOptions } from '../src/ops/pool.js';
 import {
   avgPool2dBackwardRef, avgPool2dRef, maxPool2dBackwardRef, maxPool2dRef, poolOutShape, runTorch, type PoolOpts, type Shape4,
 } from './ref/pool.js';

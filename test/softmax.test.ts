@@ -6,7 +6,8 @@
 // atol 1e-6 + rtol 1e-4; finite differences (h = 1e-4 on the float64 reference) atol 1e-5.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ShapeError, parameter, record, tensor } from '../src/index.js';
+import { ShapeError, ValueError, parameter, record, tensor } from '../src/index.js';
+import { maxPool2dForward } from '../src/ops/pool.js';
 import { softmax, softmaxCrossEntropy } from '../src/ops/softmax.js';
 import { softmaxRef, softmaxXentRef } from './ref/softmax.js';
 import { close, disposeGpu, gpu, numericGrad, rand } from './helpers.js';
@@ -68,12 +69,35 @@ test('the loss is bitwise reproducible and saturates without overflow', async ()
   logits.dispose(); labels.dispose(); sure.dispose();
 });
 
-test('a label outside [0, K) gives a NaN loss and a zero gradient row', async () => {
+test('labels written from the host outside [0, K) are a ValueError naming the label and its index, before dispatching', async () => {
+  const e = await gpu();
+  const logits = tensor(e, rand(12, 31), [3, 4]);
+  const count = e.dispatchCount;
+  for (const [labels, dtype, re] of [
+    [[1, 4, 3], 'i32', /label 4 at index 1 of 'labels' is outside \[0, 4\)/],
+    [[-1, 0, 3], 'i32', /label -1 at index 0 of 'labels' is outside \[0, 4\)/],
+    [[0, 2, 7], 'u32', /label 7 at index 2 of 'labels'/],
+  ] as const) {
+    const y = tensor(e, labels, [3], dtype, 'labels');
+    assert.throws(() => softmaxCrossEntropy(logits, y), (err: unknown) => err instanceof ValueError && re.test((err as Error).message));
+    y.dispose();
+  }
+  assert.is(e.dispatchCount, count, 'nothing was dispatched');
+  logits.dispose();
+});
+
+test('labels computed on the device outside [0, K) give a NaN loss and a zero gradient row', async () => {
   const e = await gpu();
   const xs = rand(12, 31), logits = parameter(e, xs, [3, 4], 'logits');
-  for (const bad of [4, -1]) {
+  for (const bad of [4, 6]) {
+    // u32 labels the host never saw: the argmax of a 1×7 max-pool over three rows peaking at 1, bad, 3
+    const rows = Float32Array.from({ length: 21 }, (_, i) => (i % 7 === [1, bad, 3][Math.floor(i / 7)] ? 1 : 0));
+    const peaks = tensor(e, rows, [3, 1, 1, 7]);
+    const { y, argmax: labels } = maxPool2dForward(peaks, { kernel: [1, 7] });
+    assert.equal(Array.from(await labels.read()), [1, bad, 3]);
+    assert.is(labels.valueRange, undefined);
     const tape = record(e);
-    const loss = softmaxCrossEntropy(logits, tensor(e, [1, bad, 3], [3], 'i32'));
+    const loss = softmaxCrossEntropy(logits, labels.reshape([3]));
     tape.retain(loss);
     tape.backward(loss);
     assert.ok(Number.isNaN((await loss.read())[0]), `label ${bad}: loss is NaN`);
@@ -81,6 +105,7 @@ test('a label outside [0, K) gives a NaN loss and a zero gradient row', async ()
     assert.equal(Array.from(g.slice(4, 8)), [0, 0, 0, 0]);
     close(g.slice(0, 4), softmaxXentRef(xs.slice(0, 4), [1], 1, 4).dlogits.map((v) => v / 3), 1e-6, 1e-4, 'valid row');
     tape.dispose(); logits.grad!.dispose(); logits.grad = undefined;
+    for (const t of [peaks, y, labels]) t.dispose();
   }
   logits.dispose();
 });

@@ -9,11 +9,11 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openModel } from '../src/train/load_model.js';
-import { prepareImage } from '../src/train/images.js';
-import { inputPreprocessing } from '../src/train/trainer.js';
-import { openData } from '../src/train/data_source.js';
-import { readNpy } from '../src/data/npy.js';
+import { openModel } from '../src/node/files/checkpoint.js';
+import { prepareImage } from '../src/node/data/images.js';
+import { inputPreprocessing } from '../src/data/preprocess.js';
+import { openData } from '../src/node/data/source.js';
+import { readNpy } from '../src/node/files/npy.js';
 import { ArrayDataset } from '../src/data/dataset.js';
 import { BatchLoader, evalBatches } from '../src/data/loader.js';
 import { archs, IMAGENET_MEAN, IMAGENET_STD } from '../src/models/spec.js';
@@ -86,9 +86,9 @@ test('predict on an image file: the input and the logits equal torchvision.trans
   assert.is(meta.pixelScale, 1 / 255);
   assert.equal(meta.mean, [...IMAGENET_MEAN]);
   assert.equal(meta.std, [...IMAGENET_STD]);
-  const exact = await prepareImage(join(dir, 'exact.png'), meta);
+  const exact = await prepareImage(join(dir, 'exact.png'), meta, model.arch);
   close(exact.input, await npy('exact_input.npy'), 1e-5, 0, 'exact.png input');
-  const resized = await prepareImage(join(dir, 'resized.png'), meta);
+  const resized = await prepareImage(join(dir, 'resized.png'), meta, model.arch);
   const d = diff(resized.input, await npy('resized_input.npy'));
   assert.ok(d.max <= 2.01 * LEVEL && d.mean < 0.5 * LEVEL, `resized.png: sharp vs PIL resampling differs by ${d.max} at most, ${d.mean} on average`);
   for (const [name, input] of [['exact', exact.input], ['resized', resized.input]] as const) {

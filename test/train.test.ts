@@ -6,9 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fmtTime, train, type TrainOptions } from '../src/train/trainer.js';
-import { loadCheckpoint } from '../src/train/checkpoint.js';
-import { writeNpy } from '../src/data/npy.js';
+import { fmtTime, train, type TrainOptions } from '../src/node/train/trainer.js';
+import { loadCheckpoint } from '../src/node/files/checkpoint.js';
+import { writeNpy } from '../src/node/files/npy.js';
 import { makeData } from './fixtures/faults.js';
 import { gpu, disposeGpu } from './helpers.js';
 

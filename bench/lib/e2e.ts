@@ -10,14 +10,15 @@
 // peak of engine.counters.bytesAllocated during a batch size's steps is that configuration's
 // peak device memory. It is set against the minimum the plan needs: parameters + gradients +
 // momentum + the activations the backward reads (see minimumBytes).
-import { createEngine, type Engine } from '../../src/gpu/engine.js';
+import { createEngine } from '../../src/node/dawn.js';
+import { type Engine } from '../../src/gpu/engine.js';
 import { ArrayDataset, type Dataset } from '../../src/data/dataset.js';
 import { BatchLoader } from '../../src/data/loader.js';
 import { computePcaLighting } from '../../src/data/augment.js';
-import { loadFashionMnist } from '../../src/data/fashion_mnist.js';
+import { loadFashionMnist } from '../../src/node/data/fashion_mnist.js';
 import { Model } from '../../src/models/model.js';
 import { archs, type Arch, type ArchName, type Layer } from '../../src/models/spec.js';
-import { inputPreprocessing } from '../../src/train/trainer.js';
+import { inputPreprocessing } from '../../src/data/preprocess.js';
 import { SGD } from '../../src/optim.js';
 import { softmaxCrossEntropy } from '../../src/ops/softmax.js';
 import { record } from '../../src/tape.js';

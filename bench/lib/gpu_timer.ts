@@ -11,6 +11,7 @@
 // running other ops.
 import { readFileSync } from 'node:fs';
 import type { Dispatch, Engine, Param } from '../../src/gpu/engine.js';
+import { BufferUsage, MapMode } from '../../src/gpu/usage.js';
 
 // ---------------------------------------------------------------------------------------------
 // other processes on the CPUs (the machine is shared; lavapipe's threads are ours)
@@ -100,7 +101,7 @@ export class Replay {
     for (const d of dispatches) {
       const pipeline = e.pipelines.get(d.kernel, d.overrides);
       const data = packUniform(d.params);
-      const uniform = device.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      const uniform = device.createBuffer({ size: data.byteLength, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
       device.queue.writeBuffer(uniform, 0, data);
       this.uniforms.push(uniform);
       const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: uniform } }];
@@ -143,8 +144,8 @@ export class GpuTimer {
     if (this.timestamps) {
       const device = e.device;
       this.querySet = device.createQuerySet({ type: 'timestamp', count: 2 });
-      this.resolve = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-      this.readback = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      this.resolve = device.createBuffer({ size: 16, usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC });
+      this.readback = device.createBuffer({ size: 16, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
     }
   }
 
@@ -169,7 +170,7 @@ export class GpuTimer {
     if (err) throw new Error(`bench replay: WebGPU validation error: ${err.message}`);
     let gpu = NaN;
     if (this.timestamps) {
-      await this.readback!.mapAsync(GPUMapMode.READ);
+      await this.readback!.mapAsync(MapMode.READ);
       const t = new BigUint64Array(this.readback!.getMappedRange().slice(0));
       this.readback!.unmap();
       gpu = Number(t[1] - t[0]) / 1e6;

@@ -8,11 +8,12 @@
 //         consecutive vec4s per invocation; the best is the roof → GB/s of bytes read + written.
 // Each variant is timed like the kernel rows (one pass between timestamps, else submit → done).
 import type { Engine } from '../../src/gpu/engine.js';
+import { BufferUsage } from '../../src/gpu/usage.js';
 import { GpuTimer } from './gpu_timer.js';
 
 export interface RoofResult { name: string; unit: 'GFLOP/s' | 'GB/s'; ms: number[]; per: number; note: string; othersCpu: number }
 
-const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+const STORAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
 
 function pipeline(e: Engine, code: string, label: string): GPUComputePipeline {
   const module = e.device.createShaderModule({ code, label });

@@ -1,7 +1,7 @@
 // `alexnet-wgsl bench --profile`: one training step broken down by op, so a user sees where the
 // time goes on their adapter. (The full kernel benchmark suite is `npm run bench`.)
 import { helpText, parseArgs, UsageError, type FlagSpecs } from './args.js';
-import { createEngine } from '../gpu/engine.js';
+import { createEngine } from '../node/dawn.js';
 import { formatProfile, profileStep } from '../train/profile.js';
 import type { ArchName } from '../models/spec.js';
 

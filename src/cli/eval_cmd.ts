@@ -1,9 +1,9 @@
 // `alexnet-wgsl eval`: top-1 and top-5 error of a checkpoint on a dataset's validation split,
 // from the centre crop and from the paper's 10-crop average.
 import { helpText, parseArgs, UsageError, type FlagSpecs } from './args.js';
-import { createEngine } from '../gpu/engine.js';
-import { openData } from '../train/data_source.js';
-import { openModel } from '../train/load_model.js';
+import { createEngine } from '../node/dawn.js';
+import { openData } from '../node/data/source.js';
+import { openModel } from '../node/files/checkpoint.js';
 import { evaluate } from '../train/evaluate.js';
 import { archs, type ArchName } from '../models/spec.js';
 
@@ -24,7 +24,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const engine = await createEngine();
   try {
     const { model, meta } = await openModel(engine, f.checkpoint, f.arch as ArchName | undefined);
-    const data = await openData(f.data, (w) => console.error(`warning: ${w}`), archs[meta.arch].resample);
+    const data = await openData(f.data, (w) => console.error(`warning: ${w}`), model.arch.resample);
     const set = data.val ?? data.train;
     const mean = Float32Array.from(meta.mean);
     const scale = set.pixels ? meta.pixelScale : 1, std = meta.std;

@@ -1,5 +1,5 @@
 // `alexnet-wgsl info`: which WebGPU adapter the engine gets, with its limits and features.
-import { createEngine } from '../gpu/engine.js';
+import { createEngine } from '../node/dawn.js';
 
 export async function infoCommand(): Promise<number> {
   const engine = await createEngine();

@@ -1,12 +1,12 @@
 // `alexnet-wgsl neighbors`: the paper's figure 4 (right). Validation images are matched to the
 // training images whose 4096-d (or the net's) fc7 activations are closest in Euclidean distance.
 import { helpText, parseArgs, UsageError, type FlagSpecs } from './args.js';
-import { createEngine } from '../gpu/engine.js';
-import { openData } from '../train/data_source.js';
-import { openModel } from '../train/load_model.js';
+import { createEngine } from '../node/dawn.js';
+import { openData } from '../node/data/source.js';
+import { openModel } from '../node/files/checkpoint.js';
 import { evalBatches } from '../data/loader.js';
 import { sampleSize, takeDataset, type Dataset } from '../data/dataset.js';
-import { neighborsFigure, type Img } from '../pictures/index.js';
+import { neighborsFigure, type Img } from '../node/pictures/index.js';
 import type { Model } from '../models/model.js';
 import { Tensor } from '../tensor.js';
 import { archs, type ArchName } from '../models/spec.js';
@@ -57,7 +57,7 @@ export async function neighborsCommand(argv: string[]): Promise<number> {
   const engine = await createEngine();
   try {
     const { model, meta } = await openModel(engine, f.checkpoint, f.arch as ArchName | undefined);
-    const data = await openData(f.data, (w) => console.error(`warning: ${w}`), archs[meta.arch].resample);
+    const data = await openData(f.data, (w) => console.error(`warning: ${w}`), model.arch.resample);
     const train = takeDataset(data.train, Math.min(f.trainLimit, data.train.length));
     const queries = takeDataset(data.val ?? data.train, f.queries);
     const mean = Float32Array.from(meta.mean), scale = train.pixels ? meta.pixelScale : 1;

@@ -1,13 +1,13 @@
 // `alexnet-wgsl predict`: top-5 labels with probabilities for image files plus a picture like the
 // paper's figure 4 (left); or, with --input X.npy --output Y.npy, raw logits of an N×C×H×W batch.
 import { helpText, parseArgs, UsageError, type FlagSpecs } from './args.js';
-import { createEngine } from '../gpu/engine.js';
+import { createEngine } from '../node/dawn.js';
 import { ShapeError, fmtShape } from '../errors.js';
-import { readNpy, writeNpy } from '../data/npy.js';
-import { openModel } from '../train/load_model.js';
-import { prepareImage } from '../train/images.js';
+import { readNpy, writeNpy } from '../node/files/npy.js';
+import { openModel } from '../node/files/checkpoint.js';
+import { prepareImage } from '../node/data/images.js';
 import { softmax } from '../ops/softmax.js';
-import { predictionFigure } from '../pictures/index.js';
+import { predictionFigure } from '../node/pictures/index.js';
 import { Tensor } from '../tensor.js';
 import type { ArchName } from '../models/spec.js';
 
@@ -49,7 +49,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
     } else {
       const items = [];
       for (const path of positional) {
-        const p = await prepareImage(path, meta);
+        const p = await prepareImage(path, meta, model.arch);
         const t = new Tensor(engine, [1, meta.channels, meta.inputSize, meta.inputSize]).write(p.input);
         const logits = model.forward(t, { training: false });
         const probs = softmax(logits);

@@ -1,7 +1,7 @@
 // `alexnet-wgsl train`: flags → TrainOptions, SIGINT/SIGTERM handling, the summary line.
 // Ctrl-C once: finish the step, checkpoint, exit 130; twice: exit 130 at once (the checkpoint on disk stays whole).
 import { helpText, parseArgs, UsageError, type FlagSpecs } from './args.js';
-import { trainRecovering, fmtTime, type TrainOptions } from '../train/trainer.js';
+import { trainRecovering, fmtTime, type TrainOptions } from '../node/train/trainer.js';
 import type { ArchName } from '../models/spec.js';
 
 export const trainFlags: FlagSpecs = {

@@ -6,7 +6,7 @@
 // per-channel std into it: (x·s − m)/σ = x·(s/σ) − m/σ).
 import { ShapeError } from '../errors.js';
 import { sampleSize, type Dataset } from './dataset.js';
-import { Rng, shuffle } from './rng.js';
+import { Rng, shuffle } from '../util/rng.js';
 
 /**
  * Top-left offset of a `size` window along a `stored`-long axis. Larger axes: random (rng given) or

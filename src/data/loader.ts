@@ -10,7 +10,7 @@
 import { AlexnetError, ShapeError } from '../errors.js';
 import { crop, cropOffset, cropPixels, fiveCropOffsets, inputAffine, lightingShift, normalize, type Pca } from './augment.js';
 import { sampleSize, type Dataset } from './dataset.js';
-import { Rng, shuffle } from './rng.js';
+import { Rng, shuffle } from '../util/rng.js';
 
 export interface BatchLoaderOptions {
   batchSize: number;

@@ -20,6 +20,8 @@ export class BufferPool {
   private free = new Map<string, GPUBuffer[]>();
   private parked: GPUBuffer[] = [];
   private sizes = new WeakMap<GPUBuffer, number>();
+  /** Every live buffer (for destroyAll on a device the engine does not own). */
+  private live = new Set<GPUBuffer>();
   readonly counters: PoolCounters = { bytesAllocated: 0, bytesInUse: 0, peakBytesInUse: 0, peakBytesAllocated: 0, buffersCreated: 0 };
 
   constructor(private device: GPUDevice, private onCreate: (bytes: number) => void) {}
@@ -32,6 +34,7 @@ export class BufferPool {
       this.onCreate(size);
       buf = this.device.createBuffer({ size, usage });
       this.sizes.set(buf, size);
+      this.live.add(buf);
       const c = this.counters;
       c.buffersCreated++;
       c.bytesAllocated += size;
@@ -64,9 +67,20 @@ export class BufferPool {
     for (const list of this.free.values()) {
       for (const buf of list) {
         this.counters.bytesAllocated -= buf.size;
+        this.live.delete(buf);
         buf.destroy();
       }
     }
     this.free.clear();
+  }
+
+  /** Destroy every buffer the pool ever created, in use or not (the engine is going away). */
+  destroyAll(): void {
+    for (const buf of this.live) buf.destroy();
+    this.live.clear();
+    this.free.clear();
+    this.parked = [];
+    this.counters.bytesAllocated = 0;
+    this.counters.bytesInUse = 0;
   }
 }

@@ -1,23 +1,28 @@
-// The engine owns one Dawn device: it requests the adapter's own limits and useful features,
-// batches every dispatch of a step into one command encoder / compute pass, recycles buffers
-// only after the work that used them was submitted, and turns every device error (validation,
-// out-of-memory, shader compile, device loss) into a typed exception at the next sync point.
-import { create, globals } from 'webgpu';
+// The engine drives one WebGPU device: its own (from navigator.gpu, a GPU or an adapter the caller
+// gives; Node's entry gives Dawn's) or one the host application already has. It requests the limits
+// it uses at the adapter's values and the optional features it can use, batches every dispatch of a
+// step into one command encoder / compute pass, recycles buffers only after the work that used them
+// was submitted, and turns every device error (validation, out-of-memory, shader compile, device
+// loss) into a typed exception at the next sync point. It reads no globals but `navigator.gpu`
+// (when no GPU is given) and installs none.
+/// <reference types="@webgpu/types" preserve="true" />
 import { AdapterError, DeviceError, DisposedError, LimitError, ShaderError } from '../errors.js';
 import { BufferPool, type PoolCounters } from './buffers.js';
+import { BufferUsage, MapMode } from './usage.js';
 import { PipelineCache, type Kernel, type Overrides } from './pipelines.js';
 import type { Tape } from '../tape.js';
+import type { Tensor } from '../tensor.js';
 import { Profiler, type ProfileEntry } from './profiler.js';
 
-// GPUBufferUsage & co. are globals in browsers; dawn.node hands them out instead.
-// Installing them does not touch `navigator`, so nothing keeps the process alive.
-for (const [k, v] of Object.entries(globals)) if (!(k in globalThis)) (globalThis as any)[k] = v;
-
 export interface EngineOptions {
+  /** The WebGPU entry point to request an adapter from (default: navigator.gpu). */
+  gpu?: GPU;
+  /** An adapter to request the device from (instead of gpu). */
+  adapter?: GPUAdapter;
+  /** A device the host application owns: used as it is and never destroyed by the engine. */
+  device?: GPUDevice;
   /** Adapter preference (default 'high-performance'). */
   powerPreference?: GPUPowerPreference;
-  /** Extra Dawn flags for `create()`, e.g. ['backend=vulkan', 'adapter=NAME']. */
-  dawnFlags?: string[];
   /** Refuse to allocate beyond this many bytes of device memory (default: no budget of our own). */
   memoryLimitBytes?: number;
   /** Cap requested device limits below the adapter's (tests use it to force chunked bindings). */
@@ -48,39 +53,45 @@ export interface Dispatch {
 }
 
 const WANTED_FEATURES: GPUFeatureName[] = ['timestamp-query', 'shader-f16', 'subgroups' as GPUFeatureName];
-const LAVAPIPE_HELP = `No WebGPU adapter was found. Install a GPU driver with Vulkan support, or Mesa's software
-Vulkan driver (lavapipe) on Debian 12:
-  awk 'BEGIN{RS="";ORS="\\n\\n"} NR==1' /etc/apt/sources.list.d/debian.sources \\
-    | sed 's/^Suites:.*/Suites: bookworm-backports/' > /etc/apt/sources.list.d/backports.sources
-  apt-get update && apt-get install -y --no-install-recommends libvulkan1 && \\
-    apt-get install -y --no-install-recommends -t bookworm-backports mesa-vulkan-drivers`;
 
-/** Acquire an adapter and device. Throws AdapterError (with set-up instructions) if there is none. */
+/**
+ * The limits the engine reads, requested at the adapter's values (higher than the defaults where the
+ * adapter allows: fc6's 144 MiB weight needs a binding beyond the default 128 MiB). Nothing else is
+ * requested, so the device keeps its defaults elsewhere (and Dawn has nothing to warn about).
+ */
+const USED_LIMITS = [
+  'maxBufferSize', 'maxStorageBufferBindingSize', 'minStorageBufferOffsetAlignment', 'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupsPerDimension', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY', 'maxComputeWorkgroupSizeZ', 'maxComputeWorkgroupStorageSize',
+] as const;
+
+/**
+ * An engine on `options.device` (not owned), or on a new device from `options.adapter`, `options.gpu`
+ * or `navigator.gpu`. Throws AdapterError when there is no WebGPU or no adapter.
+ */
 export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
-  process.env.XDG_RUNTIME_DIR ??= '/tmp'; // silences a harmless lavapipe warning
-  let gpu: GPU | undefined = create(options.dawnFlags ?? []);
-  try {
-    const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
-    if (!adapter) throw new AdapterError(LAVAPIPE_HELP);
-    const requiredLimits: Record<string, number> = {};
-    for (const key in adapter.limits) {
-      const v = (adapter.limits as any)[key];
-      if (typeof v === 'number') requiredLimits[key] = Math.min(v, options.limits?.[key] ?? v);
-    }
-    const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f));
-    const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
-    const engine = new Engine(gpu, adapter, device, options);
-    gpu = undefined;
-    return engine;
-  } catch (e) {
-    if (e instanceof AdapterError) throw e;
-    throw new AdapterError(`could not create a WebGPU device: ${(e as Error).message}\n${LAVAPIPE_HELP}`);
-  } finally {
-    if (gpu) retired.push(gpu); // failed: park the instance (see Engine.dispose)
+  if (options.device) return new Engine(options.device, options.device.adapterInfo ?? options.adapter?.info, false, options);
+  let adapter = options.adapter;
+  if (!adapter) {
+    const gpu = options.gpu ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+    if (!gpu) throw new AdapterError('WebGPU is not available here: no navigator.gpu (pass { gpu }, { adapter } or { device } to createEngine; in Node, the package\'s node entry uses Dawn)');
+    adapter = (await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' })) ?? undefined;
+    if (!adapter) throw new AdapterError('No WebGPU adapter was found (requestAdapter() returned null)');
   }
+  const requiredLimits: Record<string, number> = {};
+  for (const key of USED_LIMITS) {
+    const v = adapter.limits[key];
+    requiredLimits[key] = Math.min(v, options.limits?.[key] ?? v);
+  }
+  const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f));
+  let device: GPUDevice;
+  try {
+    device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+  } catch (e) {
+    throw new AdapterError(`could not create a WebGPU device: ${(e as Error).message}`);
+  }
+  return new Engine(device, adapter.info, true, options);
 }
-
-const retired: GPU[] = [];
 
 export class Engine {
   readonly device: GPUDevice;
@@ -90,8 +101,7 @@ export class Engine {
   readonly pipelines: PipelineCache;
   /** Elements of f32 that fit one storage binding (lavapipe: 128 MiB / 4). */
   readonly maxBindingElems: number;
-  private gpu?: GPU;
-  private adapterInfo: GPUAdapterInfo;
+  private adapterInfo: Pick<GPUAdapterInfo, 'vendor' | 'architecture' | 'device' | 'description'>;
   private encoder?: GPUCommandEncoder;
   private pass?: GPUComputePassEncoder;
   private dispatches = 0;
@@ -105,15 +115,22 @@ export class Engine {
   /** What the ops being encoded belong to (a layer name); profiles group dispatches by it. */
   label = '';
   private profiler?: Profiler;
+  /** Open evaluation scopes (tidy), innermost last: tensors created meanwhile are registered there. */
+  private scopes: Set<Tensor>[] = [];
   /** Submits so far (a step should need one or a few). */
   submits = 0;
   /** Dispatches encoded so far. */
   dispatchCount = 0;
 
-  constructor(gpu: GPU, adapter: GPUAdapter, device: GPUDevice, private options: EngineOptions) {
-    this.gpu = gpu;
+  private readonly onUncaptured = (ev: Event) => {
+    const e = (ev as GPUUncapturedErrorEvent).error;
+    this.failure ??= new DeviceError(`uncaptured WebGPU error: ${e.message}`);
+  };
+
+  /** `ownsDevice`: the engine created the device and destroys it on dispose(). */
+  constructor(device: GPUDevice, adapterInfo: GPUAdapterInfo | undefined, readonly ownsDevice: boolean, private options: EngineOptions) {
     this.device = device;
-    this.adapterInfo = adapter.info;
+    this.adapterInfo = adapterInfo ?? { vendor: '', architecture: '', device: '', description: '' };
     this.limits = device.limits;
     this.features = new Set([...device.features] as string[]);
     this.maxPerSubmit = options.maxDispatchesPerSubmit ?? 256;
@@ -124,10 +141,7 @@ export class Engine {
     this.maxBindingElems = Math.floor(binding / 4);
     this.pool = new BufferPool(device, (bytes) => this.checkAllocation(bytes));
     this.pipelines = new PipelineCache(device, (c) => this.checks.push(c));
-    device.addEventListener('uncapturederror', (ev: Event) => {
-      const e = (ev as GPUUncapturedErrorEvent).error;
-      this.failure ??= new DeviceError(`uncaptured WebGPU error: ${e.message}`);
-    });
+    device.addEventListener('uncapturederror', this.onUncaptured);
     device.lost.then((info) => {
       if (!this.disposed) this.failure ??= new DeviceError(`WebGPU device lost (${info.reason}): ${info.message}`);
     });
@@ -168,10 +182,24 @@ export class Engine {
     }
   }
 
+  /** Called by every new tensor: the innermost open scope (tidy) will dispose it unless it is kept. */
+  track(t: Tensor): void {
+    this.scopes[this.scopes.length - 1]?.add(t);
+  }
+
+  /** Open a scope (tidy); closeScope() returns the tensors created since. */
+  openScope(): void {
+    this.scopes.push(new Set());
+  }
+
+  closeScope(): Set<Tensor> {
+    return this.scopes.pop() ?? new Set();
+  }
+
   /** Pooled storage buffer of at least `bytes`. */
   acquire(bytes: number): GPUBuffer {
     this.check();
-    return this.pool.acquire(bytes, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST);
+    return this.pool.acquire(bytes, BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST);
   }
 
   release(buf: GPUBuffer): void {
@@ -224,7 +252,7 @@ export class Engine {
         if (p < 0) i[k] = p; else u[k] = p;
       } else f[k] = p.f32;
     });
-    const buf = this.pool.acquire(data.byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+    const buf = this.pool.acquire(data.byteLength, BufferUsage.UNIFORM | BufferUsage.COPY_DST);
     this.device.queue.writeBuffer(buf, 0, data);
     return buf;
   }
@@ -309,11 +337,11 @@ export class Engine {
   async readBuffer(src: GPUBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {
     this.check();
     const size = Math.ceil(bytes / 4) * 4;
-    const staging = this.pool.acquire(size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+    const staging = this.pool.acquire(size, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
     this.copy(src, offset, staging, 0, size);
     this.flush();
     try {
-      await staging.mapAsync(GPUMapMode.READ, 0, size).catch((e) => this.lostWhileWaiting(e));
+      await staging.mapAsync(MapMode.READ, 0, size).catch((e) => this.lostWhileWaiting(e));
       const out = staging.getMappedRange(0, size).slice(0, bytes);
       staging.unmap();
       await this.throwPending();
@@ -347,19 +375,20 @@ export class Engine {
     return this.disposed;
   }
 
-  /** Release the device and Dawn's instance so the Node process can exit. Idempotent. */
+  /**
+   * Free what the engine holds: its device if it created it (then every buffer goes with it), else
+   * every buffer it allocated on the host's device, which stays usable. Idempotent.
+   */
   dispose(): void {
     if (this.disposed) return;
     try {
       this.flush();
     } catch { /* the device may already be lost */ }
     this.disposed = true;
-    this.pool.trim();
-    this.device.destroy();
-    // Dawn keeps processing the instance's events after the device is gone; letting the instance be
-    // garbage-collected then is a use-after-free (aborts or hangs). Parked instances do not keep
-    // the process alive once their devices are destroyed.
-    if (this.gpu) retired.push(this.gpu);
-    this.gpu = undefined;
+    this.device.removeEventListener('uncapturederror', this.onUncaptured);
+    if (this.ownsDevice) {
+      this.pool.trim();
+      this.device.destroy();
+    } else this.pool.destroyAll();
   }
 }

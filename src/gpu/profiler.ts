@@ -2,6 +2,7 @@
 // its own compute pass whose beginning and end write timestamps. Each submitted batch resolves its
 // queries into a buffer that is read back when the profile stops (no CPU round trip per op).
 import { AlexnetError } from '../errors.js';
+import { BufferUsage, MapMode } from './usage.js';
 
 export interface ProfileEntry {
   /** Kernel that ran (e.g. conv2d_fwd). */
@@ -41,8 +42,8 @@ export class Profiler {
   resolve(encoder: GPUCommandEncoder): void {
     if (!this.batch.length || !this.set) return;
     const n = this.batch.length * 2, bytes = n * 8;
-    const resolved = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-    const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const resolved = this.device.createBuffer({ size: bytes, usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC });
+    const staging = this.device.createBuffer({ size: bytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
     encoder.resolveQuerySet(this.set, 0, n, resolved, 0);
     encoder.copyBufferToBuffer(resolved, 0, staging, 0, bytes);
     const batch = this.batch, set = this.set;
@@ -50,7 +51,7 @@ export class Profiler {
     this.set = undefined; // the next batch writes a fresh set; this one is read after submit
     // mapped only after the submit that fills it (results())
     this.readbacks.push(async () => {
-      await staging.mapAsync(GPUMapMode.READ);
+      await staging.mapAsync(MapMode.READ);
       const t = new BigUint64Array(staging.getMappedRange().slice(0));
       staging.destroy(); resolved.destroy(); set.destroy();
       return batch.map((b, k) => ({ ...b, ms: Number(t[2 * k + 1] - t[2 * k]) / 1e6 }));

@@ -1,18 +1,20 @@
 // A network built from a layer table (spec.ts): parameters with PyTorch names and layouts
 // (OIHW conv weights, [out, in] linear weights, fc6 flattened in C,H,W order), the forward pass
 // recorded on the active tape, shape inference, and loading/saving of weights.
-import { FormatError, ShapeError, fmtShape } from '../errors.js';
+import { ShapeError, fmtShape } from '../errors.js';
 import type { Engine } from '../gpu/engine.js';
-import { Rng, hashSeed } from '../data/rng.js';
+import { Rng, hashSeed } from '../util/rng.js';
 import { parameter } from '../ops/create.js';
+import { fanIn, fillInit } from './init.js';
+import { readParameters, writeParameters, type NamedValues } from './params.js';
 import { conv2d } from '../ops/conv2d.js';
 import { linear } from '../ops/linear.js';
 import { dropout } from '../ops/dropout.js';
 import { lrn } from '../ops/lrn.js';
 import { maxPool2d, adaptiveAvgPool2d } from '../ops/pool.js';
 import { flatten } from '../ops/shape.js';
-import type { Tensor } from '../tensor.js';
-import { archs, type Arch, type ArchName, type Init, type Layer } from './spec.js';
+import { numel, type Tensor } from '../tensor.js';
+import { archOf, type Arch, type Layer } from './spec.js';
 
 export interface ModelOptions {
   classes: number;
@@ -50,8 +52,9 @@ export class Model {
   /** Per layer: a label for profiles (conv2, conv2.lrn, conv2.maxpool, …) and multiply-adds per sample. */
   readonly layerInfo: Array<{ label: string; kind: Layer['kind']; macs: number }> = [];
 
-  constructor(readonly engine: Engine, arch: Arch | ArchName, opts: ModelOptions) {
-    this.arch = typeof arch === 'string' ? archs[arch] : arch;
+  /** `arch`: a built-in arch's name or any layer table. */
+  constructor(readonly engine: Engine, arch: Arch | string, opts: ModelOptions) {
+    this.arch = archOf(arch);
     this.classes = opts.classes;
     this.channels = opts.channels ?? this.arch.channels;
     this.inputSize = opts.inputSize ?? this.arch.inputSize;
@@ -104,11 +107,10 @@ export class Model {
     if (l.kind !== 'conv' && l.kind !== 'linear') return undefined;
     const out = l.kind === 'conv' ? l.out : l.out === 'classes' ? this.classes : l.out;
     const wShape = l.kind === 'conv' ? [out, this.inFeatures / l.groups, l.kernel, l.kernel] : [out, this.inFeatures];
-    const fanIn = wShape.slice(1).reduce((a, b) => a * b, 1);
-    const w = new Float32Array(wShape.reduce((a, b) => a * b, 1));
-    fillInit(w, l.init, fanIn, rng);
+    const fan = fanIn(wShape);
+    const w = fillInit(new Float32Array(numel(wShape)), l.init, fan, rng);
     const b = new Float32Array(out);
-    if (l.bias === 'init') fillInit(b, l.init, fanIn, rng); else b.fill(l.bias);
+    if (l.bias === 'init') fillInit(b, l.init, fan, rng); else b.fill(l.bias);
     const wt = parameter(this.engine, w, wShape, `${l.name}.weight`);
     const bt = parameter(this.engine, b, [out], `${l.name}.bias`);
     this.params.push(wt, bt);
@@ -153,36 +155,16 @@ export class Model {
   }
 
   /** Host copy of every parameter, by PyTorch name. */
-  async stateDict(): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
-    const out = new Map<string, { shape: number[]; data: Float32Array }>();
-    for (const p of this.params) out.set(p.name, { shape: [...p.shape], data: (await p.read()) as Float32Array });
-    return out;
+  stateDict(): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
+    return readParameters(this.params);
   }
 
   /** Load weights by name; every tensor must be present with the right shape (names listed otherwise). */
-  load(weights: Map<string, { shape: readonly number[]; data: ArrayLike<number> }>, source = 'weights'): void {
-    const missing: string[] = [], misshapen: string[] = [];
-    for (const p of this.params) {
-      const t = weights.get(p.name);
-      if (!t) missing.push(p.name);
-      else if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i]) || t.data.length !== p.size) {
-        misshapen.push(`${p.name} ${fmtShape(t.shape)} (expected ${fmtShape(p.shape)})`);
-      }
-    }
-    if (missing.length || misshapen.length) {
-      throw new FormatError(`${source}: not weights of ${this.arch.name} with ${this.classes} classes:` +
-        (missing.length ? ` missing ${missing.join(', ')};` : '') + (misshapen.length ? ` misshapen ${misshapen.join(', ')}` : ''));
-    }
-    for (const p of this.params) p.write(weights.get(p.name)!.data);
+  load(weights: NamedValues, source = 'weights'): void {
+    writeParameters(this.params, weights, source, `${this.arch.name} with ${this.classes} classes`);
   }
 
   dispose(): void {
     this.params.forEach((p) => p.dispose());
   }
-}
-
-function fillInit(a: Float32Array, init: Init, fanIn: number, rng: Rng): void {
-  if (init.kind === 'normal') for (let i = 0; i < a.length; i++) a[i] = init.std * rng.normal();
-  else if (init.kind === 'kaiming') { const std = Math.sqrt(2 / fanIn); for (let i = 0; i < a.length; i++) a[i] = std * rng.normal(); }
-  else { const bound = 1 / Math.sqrt(fanIn); for (let i = 0; i < a.length; i++) a[i] = (2 * rng.next() - 1) * bound; }
 }

@@ -1,11 +1,13 @@
-// Network descriptions as data: a layer table per architecture (paper, torchvision, mini). The
-// Model class (model.ts) turns a table into parameters and a forward pass; checkpoints use each
-// layer's PyTorch name.
+// Network descriptions as data: a layer table per architecture (paper, torchvision, mini, or one of
+// the caller's own). The Model class (model.ts) turns a table into parameters and a forward pass;
+// checkpoints use each layer's PyTorch name. Facts about an arch are derived from its table here.
+import { ShapeError } from '../errors.js';
 
 export type Init =
   | { kind: 'normal'; std: number }         // the paper: N(0, 0.01)
   | { kind: 'kaiming' }                     // He normal, std = sqrt(2 / fan_in)
-  | { kind: 'torch' };                      // PyTorch's default: U(±1/sqrt(fan_in)) for weight and bias
+  | { kind: 'torch' }                       // PyTorch's default: U(±1/sqrt(fan_in)) for weight and bias
+  | { kind: 'zeros' };
 
 export type Layer =
   | { kind: 'conv'; name: string; out: number; kernel: number; stride: number; pad: number; groups: number; relu: boolean; init: Init; bias: number | 'init' }
@@ -17,7 +19,8 @@ export type Layer =
   | { kind: 'linear'; name: string; out: number | 'classes'; relu: boolean; init: Init; bias: number | 'init'; feature?: string };
 
 export interface Arch {
-  name: 'paper' | 'torchvision' | 'mini';
+  /** Recorded in checkpoints; the built-in tables are found again by it (archs). */
+  name: string;
   /** Channels, and the input side the table is designed for. */
   channels: number;
   inputSize: number;
@@ -139,3 +142,28 @@ export const mini: Arch = {
 
 export const archs = { paper, torchvision, mini } as const;
 export type ArchName = keyof typeof archs;
+
+/** A built-in arch by name, or the table given. */
+export function archOf(arch: Arch | string): Arch {
+  if (typeof arch !== 'string') return arch;
+  if (!Object.hasOwn(archs, arch)) throw new ShapeError(`unknown arch '${arch}' (built in: ${Object.keys(archs).join(', ')}; or pass a layer table)`);
+  return archs[arch as ArchName];
+}
+
+type Named = Extract<Layer, { kind: 'conv' } | { kind: 'linear' }>;
+const named = (a: Arch): Named[] => a.layers.filter((l): l is Named => l.kind === 'conv' || l.kind === 'linear');
+
+/** Name of the first layer with parameters (conv1, features.0): its weight holds the input channels. */
+export const firstLayerName = (a: Arch): string => named(a)[0].name;
+
+/** Name of the last layer (fc8, classifier.6): its bias holds the number of classes. */
+export const lastLayerName = (a: Arch): string => named(a)[named(a).length - 1].name;
+
+/**
+ * The towers the first layer's kernels feed: the groups of the next conv (the paper's two GPUs: 2;
+ * torchvision's one tower: 1). Pictures of conv1 show one block per tower.
+ */
+export function towers(a: Arch): number {
+  const next = named(a)[1];
+  return next?.kind === 'conv' ? next.groups : 1;
+}

@@ -1,10 +1,11 @@
 // ReLU and tanh, forward and backward. Both backward passes use the forward's output, which is
 // what a fused conv+bias+ReLU keeps, so no pre-activation buffer is ever needed.
+import { ShapeError, fmtShape } from '../errors.js';
 import { ceilDiv, grid1d } from '../gpu/grid.js';
 import type { Kernel } from '../gpu/pipelines.js';
 import actFwdWgsl from '../../kernels/act_fwd.wgsl';
 import actBwdWgsl from '../../kernels/act_bwd.wgsl';
-import { Tensor } from '../tensor.js';
+import { Tensor, expectDType } from '../tensor.js';
 
 const actFwd: Kernel = { name: 'act_fwd', code: actFwdWgsl };
 const actBwd: Kernel = { name: 'act_bwd', code: actBwdWgsl };
@@ -12,6 +13,7 @@ const actBwd: Kernel = { name: 'act_bwd', code: actBwdWgsl };
 export type Activation = 'relu' | 'tanh';
 
 function actForward(x: Tensor, kind: Activation): Tensor {
+  expectDType(kind, 'x', x, 'f32');
   const y = new Tensor(x.engine, x.shape, 'f32', { name: kind });
   for (const c of x.chunks()) {
     x.engine.dispatch({
@@ -24,6 +26,8 @@ function actForward(x: Tensor, kind: Activation): Tensor {
 
 /** dx from the activation's output y and dy: shapes equal (any). */
 export function activationBackward(y: Tensor, dy: Tensor, kind: Activation): Tensor {
+  expectDType(`${kind} backward`, 'y', y, 'f32'); expectDType(`${kind} backward`, 'dy', dy, 'f32');
+  if (dy.size !== y.size) throw new ShapeError(`${kind} backward: dy ${fmtShape(dy.shape)} does not match y ${fmtShape(y.shape)}`);
   const dx = new Tensor(y.engine, y.shape, 'f32', { name: `d${kind}` });
   for (const c of y.chunks()) {
     y.engine.dispatch({

@@ -1,13 +1,15 @@
 // Creating tensors: from host data, zeros, uninitialised, and trainable parameters.
 import { ShapeError, fmtShape } from '../errors.js';
 import type { Engine } from '../gpu/engine.js';
-import { Tensor, numel, type DType } from '../tensor.js';
+import { Tensor, hostArray, numel, type DType } from '../tensor.js';
 import { fill } from './elementwise.js';
 
-/** Upload host data as a tensor of `shape`. */
+/** Upload host data as a tensor of `shape`; every value must fit the dtype (checked before anything is allocated). */
 export function tensor(engine: Engine, data: ArrayLike<number>, shape: readonly number[], dtype: DType = 'f32', name?: string): Tensor {
-  if (data.length !== numel(shape)) throw new ShapeError(`tensor: ${data.length} values do not fill shape ${fmtShape(shape)}`);
-  return new Tensor(engine, shape, dtype, { name }).write(data);
+  const what = name ? `tensor '${name}'` : 'tensor';
+  if (data.length !== numel(shape)) throw new ShapeError(`${what}: ${data.length} values do not fill shape ${fmtShape(shape)}`);
+  const host = hostArray(what, data, dtype);
+  return new Tensor(engine, shape, dtype, { name }).write(host);
 }
 
 /** Uninitialised tensor (contents undefined until written). */

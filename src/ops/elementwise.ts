@@ -6,13 +6,14 @@ import { ceilDiv, grid1d } from '../gpu/grid.js';
 import type { Kernel } from '../gpu/pipelines.js';
 import fillWgsl from '../../kernels/fill.wgsl';
 import axpyWgsl from '../../kernels/axpy.wgsl';
-import type { Tensor } from '../tensor.js';
+import { expectDType, type Tensor } from '../tensor.js';
 
 const fillKernel: Kernel = { name: 'fill', code: fillWgsl };
 const axpyKernel: Kernel = { name: 'axpy', code: axpyWgsl };
 
 /** t[:] = value */
 export function fill(t: Tensor, value: number): Tensor {
+  t.markWritten();
   for (const c of t.chunks()) {
     t.engine.dispatch({ kernel: fillKernel, params: [ceilDiv(c.count, 4), f32(value)], buffers: [t.bindingVec4(c.start, c.count)], workgroups: grid1d(ceilDiv(c.count, 1024)) });
   }
@@ -22,6 +23,8 @@ export function fill(t: Tensor, value: number): Tensor {
 /** y = a·x + b·y, elementwise (same element count). */
 export function axpby(a: number, x: Tensor, b: number, y: Tensor): Tensor {
   if (x.size !== y.size) throw new ShapeError(`axpby: x ${fmtShape(x.shape)} and y ${fmtShape(y.shape)} differ in size`);
+  expectDType('axpby', 'x', x, 'f32'); expectDType('axpby', 'y', y, 'f32');
+  y.markWritten();
   for (const c of y.chunks()) {
     y.engine.dispatch({
       kernel: axpyKernel, params: [ceilDiv(c.count, 4), f32(a), f32(b)],

@@ -5,12 +5,13 @@
 //                        the incoming gradient of the loss (llm.c's crossentropy_softmax_backward)
 //   softmax              probs[B,K], not recorded on the tape
 // The batch mean is a fixed-order column sum (kernels/col_sum.wgsl): bitwise reproducible.
-// Labels are validated on the CPU by the data loaders; here a label outside [0, K) makes the
-// loss NaN (and that row's gradient zero) instead of reading out of bounds.
+// Labels written from the host are checked against [0, K) before anything is dispatched (ValueError);
+// labels computed on the device cannot be, and there a label outside [0, K) makes the loss NaN (and
+// that row's gradient zero) instead of reading out of bounds.
 import xentWgsl from '../../kernels/softmax_xent.wgsl';
 import xentBwdWgsl from '../../kernels/softmax_xent_bwd.wgsl';
 import softmaxWgsl from '../../kernels/softmax.wgsl';
-import { ShapeError, fmtShape } from '../errors.js';
+import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import { f32 } from '../gpu/engine.js';
 import { ceilDiv, grid1d } from '../gpu/grid.js';
 import type { Kernel } from '../gpu/pipelines.js';
@@ -36,6 +37,11 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
   if (labels.dtype === 'f32') throw new ShapeError(`softmaxCrossEntropy: labels have dtype f32, expected i32 or u32`);
   if (labels.shape.length !== 1 || labels.shape[0] !== B) {
     throw new ShapeError(`softmaxCrossEntropy: labels ${fmtShape(labels.shape)} do not match logits ${fmtShape(logits.shape)} (expected [${B}])`);
+  }
+  const r = labels.valueRange;
+  if (r && (r.min < 0 || r.max >= K)) {
+    const [v, at] = r.min < 0 ? [r.min, r.minAt] : [r.max, r.maxAt];
+    throw new ValueError(`softmaxCrossEntropy: label ${v} at index ${at} of '${labels.name}' is outside [0, ${K}) for logits ${fmtShape(logits.shape)}`);
   }
   const e = logits.engine;
   const dlogits = new Tensor(e, [B, K], 'f32', { name: 'dlogits' });

@@ -5,24 +5,11 @@ import { evalBatches } from '../data/loader.js';
 import type { Model } from '../models/model.js';
 import { softmax } from '../ops/softmax.js';
 import { Tensor } from '../tensor.js';
+import { topkHits } from './metrics.js';
 
 export interface EvalResult { top1Error: number; top5Error: number; samples: number }
 
 export interface EvalOptions { batchSize: number; mean: Float32Array; scale: number; std?: ArrayLike<number>; tenCrop: boolean; limit?: number }
-
-/** Count top-1/top-5 hits of `probs` [B, K] (any scores) against labels. */
-export function topkHits(scores: Float32Array, labels: ArrayLike<number>, classes: number): { top1: number; top5: number } {
-  let top1 = 0, top5 = 0;
-  for (let n = 0; n < labels.length; n++) {
-    const row = scores.subarray(n * classes, (n + 1) * classes);
-    const target = row[labels[n]];
-    let higher = 0; // classes ranked above the target (ties count against it, so no lucky ties)
-    for (let k = 0; k < classes; k++) if (row[k] > target || (row[k] === target && k < labels[n])) higher++;
-    if (higher === 0) top1++;
-    if (higher < 5) top5++;
-  }
-  return { top1, top5 };
-}
 
 export async function evaluate(model: Model, data: Dataset, o: EvalOptions): Promise<EvalResult> {
   const e = model.engine;
