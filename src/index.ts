@@ -36,7 +36,7 @@ export { initValues, initParameter, fanIn } from './models/init.js';
 export { encodeParameters, decodeParameters, readParameters, writeParameters, parameterTensors, type NamedValues } from './models/params.js';
 export {
   archs, archOf, firstLayerName, lastLayerName, towers, paper, torchvision, mini, IMAGENET_MEAN, IMAGENET_STD, fixedNormalization,
-  type Arch, type ArchName, type Layer, type Init,
+  type Arch, type ArchName, type Layer, type Init, type Resample,
 } from './models/spec.js';
 
 // data on arrays

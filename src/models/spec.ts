@@ -18,6 +18,13 @@ export type Layer =
   | { kind: 'dropout' }
   | { kind: 'linear'; name: string; out: number | 'classes'; relu: boolean; init: Init; bias: number | 'init'; feature?: string };
 
+/**
+ * How image files are resized: 'lanczos3', sharp's default kernel (with JPEG shrink-on-load), or
+ * 'bilinear', sharp's linear kernel without shrink-on-load, within 1–2 levels (0.2–0.3 on average)
+ * of PIL's antialiased bilinear, which torchvision's Resize uses on PIL images.
+ */
+export type Resample = 'lanczos3' | 'bilinear';
+
 export interface Arch {
   /** Recorded in checkpoints; the built-in tables are found again by it (archs). */
   name: string;
@@ -33,7 +40,7 @@ export interface Arch {
   /** Fixed per-channel mean and std on the pixelScale scale instead (torchvision's ImageNet normalisation). */
   fixedNorm?: { mean: readonly number[]; std: readonly number[] };
   /** Resampling when image files are resized (default lanczos3; bilinear is the closest to torchvision's PIL Resize). */
-  resample?: 'lanczos3' | 'bilinear';
+  resample?: Resample;
 }
 
 /** torchvision's ImageNet statistics on the [0, 1] scale (transforms.Normalize of its pretrained models). */

@@ -12,7 +12,7 @@ export { atomicWrite, CheckpointWriteError, type AtomicFs } from './files/atomic
 export { acquireLock, LockError, type Lock } from './files/lock.js';
 export { loadFashionMnist, FASHION_MNIST_CLASSES, type FashionMnistOptions } from './data/fashion_mnist.js';
 export { loadNpyDir, type NpyDirOptions } from './data/npy_dir.js';
-export { openImageFolder, type ImageFolderOptions, type Resample } from './data/image_folder.js';
+export { openImageFolder, type ImageFolderOptions } from './data/image_folder.js';
 export { openData } from './data/source.js';
 export { prepareImage, type PreparedImage } from './data/images.js';
 export { plotCurves, kernelGrid, predictionFigure, neighborsFigure, type Img } from './pictures/index.js';

@@ -4,7 +4,7 @@
 // mean for paper/mini, torchvision's ImageNet mean and std for torchvision).
 import { FormatError } from '../../errors.js';
 import { cropOffset, inputAffine } from '../../data/augment.js';
-import { resizeAndCrop } from './image_folder.js';
+import { resizeAndCrop } from './decode.js';
 import type { Arch } from '../../models/spec.js';
 import { loadSharp } from '../sharp.js';
 import type { Img } from '../pictures/index.js';

@@ -6,7 +6,8 @@ import { FormatError } from '../../errors.js';
 import type { DataSplits } from '../../data/dataset.js';
 import { loadFashionMnist } from './fashion_mnist.js';
 import { loadNpyDir } from './npy_dir.js';
-import { openImageFolder, type Resample } from './image_folder.js';
+import { openImageFolder } from './image_folder.js';
+import type { Resample } from '../../models/spec.js';
 
 /** `resample`: how an ImageFolder's images are resized (the arch's: bilinear for torchvision, else lanczos3). */
 export async function openData(spec: string, warn: (msg: string) => void = () => {}, resample?: Resample): Promise<DataSplits> {

@@ -1,6 +1,6 @@
 // Training curves as one PNG: a panel per series (loss per step, top-1/top-5 error per epoch,
 // learning rate, accuracy vs wall time) with axes, ticks, grid and legend. NaN points break a line.
-import { PALETTE, canvas, f1, savePng, svgDoc, text } from './svg.js';
+import { PALETTE, f1, svgDoc, text, writePng } from './svg.js';
 
 export interface CurveLine { name: string; points: readonly (readonly [number, number])[] }
 export interface CurveSeries {
@@ -23,7 +23,7 @@ export async function plotCurves(path: string, series: readonly CurveSeries[], o
   const rows = Math.ceil(list.length / cols);
   const width = cols * pw, height = rows * ph;
   const body = list.map((s, i) => `<g transform="translate(${(i % cols) * pw},${Math.floor(i / cols) * ph})">${panel(s, pw, ph, i)}</g>`).join('');
-  await savePng(path, (await canvas(width, height)).composite([{ input: svgDoc(width, height, body, '#ffffff'), top: 0, left: 0 }]));
+  await writePng(path, width, height, [{ input: svgDoc(width, height, body, '#ffffff'), top: 0, left: 0 }]);
   return { width, height };
 }
 

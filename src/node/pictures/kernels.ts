@@ -1,8 +1,7 @@
 // The paper's figure 3: first-layer kernels as small RGB (or gray) images, enlarged without
 // smoothing, in one labelled block per group (the paper's two GPUs learned visibly different kernels).
-import { loadSharp } from '../sharp.js';
 import { ShapeError, fmtShape } from '../../errors.js';
-import { savePng, svgDoc, text } from './svg.js';
+import { svgDoc, text, writePng } from './svg.js';
 
 export interface KernelGridOptions {
   /** Groups of output kernels, shown as separate blocks (the paper: 2). Default 1. */
@@ -65,9 +64,7 @@ export async function kernelGrid(path: string, weights: Float32Array, shape: rea
       }
     }
   }
-  const sharp = await loadSharp();
-  const img = sharp(px, { raw: { width, height, channels: 3 } }).composite([{ input: svgDoc(width, height, labels.join('')), top: 0, left: 0 }]);
-  await savePng(path, img);
+  await writePng(path, width, height, [{ input: svgDoc(width, height, labels.join('')), top: 0, left: 0 }], px);
   return { width, height, cells };
 }
 

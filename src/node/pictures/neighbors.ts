@@ -1,7 +1,6 @@
 // The paper's figure 4 (right): each row is a query image followed by the training images whose
 // last-hidden-layer features are nearest to it.
-import type { OverlayOptions } from 'sharp';
-import { canvas, savePng, svgDoc, text } from './svg.js';
+import { svgDoc, text, writePng, type Layer } from './svg.js';
 import { thumbnail, type Img } from './image.js';
 
 export interface NeighborRow { query: Img; neighbors: readonly Img[] }
@@ -22,7 +21,7 @@ export async function neighborsFigure(path: string, rows: readonly NeighborRow[]
     `<line x1="${nx - SEP / 2}" y1="${HEAD + PAD}" x2="${nx - SEP / 2}" y2="${height - PAD}" stroke="#999" stroke-width="1.5"/>`,
   ];
   if (!rows.length) svg.push(text(width / 2, HEAD + PAD + box / 2, 'no rows', 'font-size="14" fill="#888" text-anchor="middle"'));
-  const images: OverlayOptions[] = [];
+  const images: Layer[] = [];
   const place = async (img: Img, x: number, y: number, what: string) => {
     const t = await thumbnail(img, box, what);
     images.push({ input: t.input, left: x + Math.floor((box - t.width) / 2), top: y + Math.floor((box - t.height) / 2) });
@@ -32,6 +31,6 @@ export async function neighborsFigure(path: string, rows: readonly NeighborRow[]
     await place(row.query, PAD, y, `row ${r} query`);
     for (const [j, img] of row.neighbors.entries()) await place(img, nx + j * (box + GAP), y, `row ${r} neighbor ${j}`);
   }
-  await savePng(path, (await canvas(width, height)).composite([{ input: svgDoc(width, height, svg.join('')), top: 0, left: 0 }, ...images]));
+  await writePng(path, width, height, [{ input: svgDoc(width, height, svg.join('')), top: 0, left: 0 }, ...images]);
   return { width, height };
 }

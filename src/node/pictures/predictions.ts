@@ -1,7 +1,6 @@
 // The paper's figure 4 (left): each test image with its true label and the model's top-5 guesses
 // as bars whose length is the probability; the bar of the correct label, if guessed, is red.
-import type { OverlayOptions } from 'sharp';
-import { canvas, clip, f1, savePng, svgDoc, text } from './svg.js';
+import { clip, f1, svgDoc, text, writePng, type Layer } from './svg.js';
 import { thumbnail, type Img } from './image.js';
 
 export interface Prediction extends Img {
@@ -22,7 +21,7 @@ export async function predictionFigure(path: string, items: readonly Prediction[
   const rows = Math.max(1, Math.ceil(items.length / cols));
   const width = cols * cellW, height = rows * cellH;
   const svg: string[] = [];
-  const images: OverlayOptions[] = [];
+  const images: Layer[] = [];
   if (!items.length) svg.push(text(width / 2, height / 2, 'no predictions', 'font-size="14" fill="#888" text-anchor="middle"'));
   for (const [i, it] of items.entries()) {
     const x0 = (i % cols) * cellW + PAD, y0 = Math.floor(i / cols) * cellH + PAD;
@@ -40,6 +39,6 @@ export async function predictionFigure(path: string, items: readonly Prediction[
         text(x0 + box - 3, y + BAR_H - 4, `${Math.round(p * 100)}%`, 'font-size="9.5" fill="#444" text-anchor="end"'));
     });
   }
-  await savePng(path, (await canvas(width, height)).composite([{ input: svgDoc(width, height, svg.join('')), top: 0, left: 0 }, ...images]));
+  await writePng(path, width, height, [{ input: svgDoc(width, height, svg.join('')), top: 0, left: 0 }, ...images]);
   return { width, height };
 }

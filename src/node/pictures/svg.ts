@@ -1,6 +1,5 @@
 // Shared plumbing for the figures: escaping text into SVG, number formatting, fonts, colours,
 // and writing the PNG atomically (a half-written picture is never left behind).
-import type { Sharp } from 'sharp';
 import { loadSharp } from '../sharp.js';
 import { atomicWrite } from '../files/atomic.js';
 
@@ -33,11 +32,15 @@ export function text(x: number, y: number, s: string, attrs = ''): string {
   return `<text x="${f1(x)}" y="${f1(y)}" ${FONT} ${attrs}>${esc(s)}</text>`;
 }
 
-/** Encode as PNG and replace `path` atomically. */
-export async function savePng(path: string, image: Sharp): Promise<void> {
-  await atomicWrite(path, await image.png({ compressionLevel: 6 }).toBuffer());
-}
+/** An image (a PNG or an SVG document) placed at (left, top). */
+export interface Layer { input: Buffer; left: number; top: number }
 
-/** A white RGB canvas for compositing. */
-export const canvas = async (width: number, height: number): Promise<Sharp> =>
-  (await loadSharp())({ create: { width, height, channels: 3, background: '#ffffff' } });
+/**
+ * Composite `layers` over a white width×height canvas, or over `rgb` pixels of that size, and
+ * replace `path` with the PNG atomically.
+ */
+export async function writePng(path: string, width: number, height: number, layers: Layer[], rgb?: Uint8Array): Promise<void> {
+  const sharp = await loadSharp();
+  const base = rgb ? sharp(rgb, { raw: { width, height, channels: 3 } }) : sharp({ create: { width, height, channels: 3, background: '#ffffff' } });
+  await atomicWrite(path, await base.composite(layers).png({ compressionLevel: 6 }).toBuffer());
+}
