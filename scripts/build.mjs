@@ -2,9 +2,13 @@
 //   dist    the package: the core (index.js), Node's flavour of it (index.node.js), the Node-only
 //           entry (node.js) and the CLI, sharing chunks; no source maps (tests build their own)
 //   browser dist/browser/alexnet-wgsl.js, the core as one ES module for a <script type="module">
-//   test    build/test, bench build/bench (with source maps)
+//   demo    build/demo: the demo page (demo/), its code bundled with the package left to the page's
+//           import map, beside dist/browser's build and the assets (needs dist built first)
+//   test    build/test, and build/browser-test (the browser suite's page, test/browser/), bench
+//           build/bench (with source maps)
 import { build } from 'esbuild';
-import { readdirSync, existsSync, rmSync } from 'node:fs';
+import { cpSync, readdirSync, existsSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 const common = {
   bundle: true, format: 'esm', target: 'es2022', loader: { '.wgsl': 'text' }, logLevel: 'warning',
@@ -21,10 +25,21 @@ if (!only || only === 'dist') {
   });
   await build({ ...common, platform: 'browser', entryPoints: { 'alexnet-wgsl': 'src/index.ts' }, outdir: 'dist/browser', minify: true, legalComments: 'none' });
 }
+if (!only || only === 'demo') {
+  rmSync('build/demo', { recursive: true, force: true });
+  await build({ ...common, platform: 'browser', entryPoints: { demo: 'demo/src/main.ts' }, outdir: 'build/demo', external: ['alexnet-wgsl'] });
+  for (const f of ['index.html', 'style.css', 'assets']) cpSync(`demo/${f}`, `build/demo/${f}`, { recursive: true });
+  cpSync('dist/browser/alexnet-wgsl.js', 'build/demo/alexnet-wgsl.js');
+}
 if (!only || only === 'test') {
   // shared chunks: one copy of the package per process, as a program that imports it has
   rmSync('build/test', { recursive: true, force: true });
   await build({ ...node, sourcemap: 'linked', splitting: true, chunkNames: 'chunks/[name]-[hash]', entryPoints: list('test', '.test.ts'), outdir: 'build/test' });
+  // in the page, the tests' engine is the core's (navigator.gpu), not Node's Dawn
+  const coreEngine = { name: 'core-engine', setup: (b) => b.onResolve({ filter: /\/node\/dawn\.js$/ }, () => ({ path: resolve('src/gpu/engine.ts') })) };
+  rmSync('build/browser-test', { recursive: true, force: true });
+  await build({ ...common, platform: 'browser', splitting: true, sourcemap: 'linked', entryPoints: { suite: 'test/browser/suite.ts' }, outdir: 'build/browser-test', chunkNames: 'chunks/[name]-[hash]', plugins: [coreEngine] });
+  cpSync('test/browser/index.html', 'build/browser-test/index.html');
 }
 if (!only || only === 'bench') {
   await build({ ...node, sourcemap: 'linked', entryPoints: list('bench', '.bench.ts').concat(list('bench', 'main.ts')), outdir: 'build/bench' });

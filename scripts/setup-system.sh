@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, idempotently and quietly, the Debian 12 packages alexnet-wgsl needs: the Vulkan loader
 # and Mesa's software Vulkan driver (lavapipe) from bookworm-backports (bookworm's own 22.3 is too
-# old for Dawn), Debian's Fashion-MNIST, and — with --test — PyTorch (a reference in the tests).
+# old for Dawn), Debian's Fashion-MNIST, and — with --test — PyTorch (a reference in the tests) and
+# Chromium (the browser tests drive it; with --enable-unsafe-webgpu it has a SwiftShader adapter).
 # Run as root. Skips everything that is already there.
 set -euo pipefail
 want_test=0
@@ -25,6 +26,8 @@ if [ $want_test = 1 ]; then
   have python3-torch || pkgs+=(python3-torch)
   have python3-torchvision || pkgs+=(python3-torchvision)
   have python3-numpy || pkgs+=(python3-numpy)
+  have chromium || pkgs+=(chromium)
+  have fonts-dejavu-core || pkgs+=(fonts-dejavu-core)
 fi
 
 if [ ${#pkgs[@]} -gt 0 ] || ! mesa_ok; then

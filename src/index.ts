@@ -43,7 +43,7 @@ export {
 export { type Dataset, type DataSplits, ArrayDataset, SubsetDataset, takeDataset } from './data/dataset.js';
 export { BatchLoader, evalBatches, type BatchLoaderOptions, type Batch } from './data/loader.js';
 export { channelMean, computePcaLighting, type Pca } from './data/augment.js';
-export { inputPreprocessing } from './data/preprocess.js';
+export { inputPreprocessing, pixelsToInput } from './data/preprocess.js';
 export { Rng, hashSeed, shuffle } from './util/rng.js';
 
 // formats on bytes
@@ -55,6 +55,9 @@ export {
   encodeCheckpoint, parseCheckpoint, loadVelocities, type Checkpoint, type RunState, type ModelMeta,
 } from './checkpoint/checkpoint.js';
 export { loadModel } from './checkpoint/load_model.js';
+
+// pictures as pixels
+export { kernelGridImage, type KernelGridImage, type KernelGridOptions, type KernelCell, type KernelLabel } from './pictures/kernel_grid.js';
 
 // evaluation and profiling
 export { evaluate, type EvalResult, type EvalOptions } from './train/evaluate.js';

@@ -1,8 +1,8 @@
-// Engine core: device info, tensors, fill/axpy, activations vs float64 reference, the paper's
-// update step by step, the tape's accumulation, typed errors for bad input.
+// Engine core: device info, tensors, fill/axpy, activations vs float64 reference, the tape's
+// accumulation, typed errors for bad input. (The update: sgd.test.ts.)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ShapeError, DisposedError, ShaderError, LimitError, Tensor, tensor, zeros, fill, axpby, relu, tanh, activation, parameter, record, SGD } from '../src/index.js';
+import { ShapeError, DisposedError, ShaderError, LimitError, Tensor, tensor, zeros, fill, axpby, relu, tanh, activation, parameter, record } from '../src/index.js';
 import { createEngine } from '../src/node/index.js';
 import { gpu, disposeGpu, rand, close } from './helpers.js';
 
@@ -56,24 +56,6 @@ test('gradients accumulate over fan-out and over backward calls', async () => {
     assert.equal(Array.from(await x.grad!.read()), [0, rep, rep]);
   }
   x.dispose();
-});
-
-test("the paper's update matches a hand-computed sequence", async () => {
-  const e = await gpu();
-  const w = parameter(e, [1, -2], [2], 'w');
-  const opt = new SGD([w], { lr: 0.1, momentum: 0.9, weightDecay: 0.5 });
-  let wh = [1, -2], vh = [0, 0];
-  const grads = [[0.5, -1], [1, 1], [-2, 0.25]];
-  for (const g of grads) {
-    w.grad = tensor(e, g, [2]);
-    opt.step(); opt.zeroGrad();
-    vh = vh.map((v, i) => 0.9 * v - 0.5 * 0.1 * wh[i] - 0.1 * g[i]);
-    wh = wh.map((x, i) => x + vh[i]);
-    close(await w.read(), wh, 1e-6, 1e-6, 'w');
-    close(await opt.velocities[0].read(), vh, 1e-6, 1e-6, 'v');
-  }
-  // step 1 by hand: v = -0.05*1 - 0.1*0.5 = -0.1 → w = 0.9
-  opt.dispose(); w.dispose();
 });
 
 test('bad input: shape mismatch, disposed tensor, bad reshape', async () => {

@@ -8,9 +8,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AlexnetError, parameter, record, tensor } from '../src/index.js';
-import { createEngine } from '../src/node/index.js';
 import { dropout } from '../src/ops/dropout.js';
-import { close, disposeGpu, gpu, rand } from './helpers.js';
+import { cappedEngine, close, disposeGpu, gpu, rand } from './helpers.js';
 
 test.after(disposeGpu);
 
@@ -68,7 +67,7 @@ test('the backward applies the forward mask (recomputed, not stored)', async () 
 
 test('the mask does not depend on how the tensor is split into bindings', async () => {
   const e = await gpu();
-  const small = await createEngine({ limits: { maxStorageBufferBindingSize: 64 * 1024 } });
+  const small = await cappedEngine();
   try {
     const xs = rand(N, 9);
     const xa = tensor(e, xs, [N]), xb = tensor(small, xs, [N]);

@@ -2,8 +2,9 @@
 // that prints the first values and the max difference (llm.c's check_tensor), and a central
 // finite-difference gradient of a float64 CPU reference.
 import * as assert from 'uvu/assert';
-import { createEngine } from '../src/node/index.js';
-import { type Engine } from '../src/index.js';
+// Dawn in Node; the browser suite's bundle resolves this module to the core's createEngine (navigator.gpu).
+import { createEngine } from '../src/node/dawn.js';
+import type { Engine } from '../src/index.js';
 
 let engine: Engine | undefined;
 export async function gpu(): Promise<Engine> {
@@ -74,3 +75,18 @@ export const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
 
 /** An engine whose storage bindings hold only 64 KiB, so small shapes exercise the chunked paths. */
 export const cappedEngine = (bytes = 64 * 1024): Promise<Engine> => createEngine({ limits: { maxStorageBufferBindingSize: bytes } });
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/**
+ * A binding size that splits a batch of items of these sizes (floats each) into chunks on this
+ * device: chunk starts must be aligned (lavapipe 16 bytes, SwiftShader and most GPUs 256), so a
+ * chunk holds a multiple of `step` items. The size holds exactly one step of the largest item, and
+ * `items` (2 steps + 1) makes at least three chunks, the last one short.
+ */
+export function chunking(e: Engine, perItem: readonly number[]): { items: number; bindingElems: number } {
+  const align = Math.max(1, e.limits.minStorageBufferOffsetAlignment / 4);
+  let step = 1;
+  for (const size of perItem) { const k = align / gcd(align, size); step = (step * k) / gcd(step, k); }
+  return { items: Math.max(3, 2 * step + 1), bindingElems: step * Math.max(...perItem) };
+}

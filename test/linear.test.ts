@@ -8,10 +8,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LimitError, ShapeError, parameter, record, tensor, type Engine } from '../src/index.js';
-import { createEngine } from '../src/node/index.js';
 import { linear, matmul } from '../src/ops/linear.js';
 import { linearBackwardRef, linearRef, matmulRef, type LinearDims } from './ref/linear.js';
-import { close, disposeGpu, dot, gpu, numericGrad, rand } from './helpers.js';
+import { cappedEngine, close, disposeGpu, dot, gpu, numericGrad, rand } from './helpers.js';
 
 test.after(disposeGpu);
 
@@ -87,7 +86,7 @@ test('linear forward and backward match float64 on odd shapes, with and without 
 });
 
 test('linear with weights split into 2 and 3 binding chunks (64 KiB bindings) matches float64', async () => {
-  const e = await createEngine({ limits: { maxStorageBufferBindingSize: 64 * 1024 } });
+  const e = await cappedEngine();
   try {
     for (const [d, chunks] of [[{ B: 3, inF: 37, out: 600 }, 2], [{ B: 4, inF: 1000, out: 40 }, 3]] as Array<[LinearDims, number]>) {
       const probe = tensor(e, new Float32Array(d.out * d.inF), [d.out, d.inF]);

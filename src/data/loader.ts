@@ -12,6 +12,9 @@ import { crop, cropOffset, cropPixels, fiveCropOffsets, inputAffine, lightingShi
 import { sampleSize, type Dataset } from './dataset.js';
 import { Rng, shuffle } from '../util/rng.js';
 
+/** A promise settled in a later macrotask: setImmediate where there is one (Node), else a timeout (browsers). */
+const laterTask = (): Promise<void> => new Promise((r) => (typeof setImmediate === 'function' ? setImmediate(r) : setTimeout(r, 0)));
+
 export interface BatchLoaderOptions {
   batchSize: number;
   /** crop height = width the network takes */
@@ -125,7 +128,7 @@ export class BatchLoader {
 
   private async makeBatch(epoch: number, k: number): Promise<Omit<Batch, 'dataMs'>> {
     // Start in a later macrotask so preparing batch k+1 happens while the consumer awaits, not before it gets k.
-    await new Promise<void>((r) => setImmediate(r));
+    await laterTask();
     const ds = this.dataset, S = this.inputSize, C = ds.channels;
     const indices = this.batchIndices(epoch, k);
     const per = this.o.tenCrop ? 10 : 1, n = C * S * S;

@@ -2,7 +2,7 @@
 // by the arch and the training set once, and then recorded in checkpoints (ModelMeta).
 import type { ModelMeta } from '../checkpoint/checkpoint.js';
 import { archOf, fixedNormalization, type Arch } from '../models/spec.js';
-import { channelMean } from './augment.js';
+import { channelMean, inputAffine } from './augment.js';
 import type { Dataset } from './dataset.js';
 
 /**
@@ -21,3 +21,15 @@ export async function inputPreprocessing(arch: Arch | string, train: Dataset, re
   return { scale, mean: (await channelMean(train)).map((m) => m * scale) };
 }
 
+
+/**
+ * One image's uint8 H×W×C pixels as the network's float32 C×H×W input under a checkpoint's
+ * preprocessing: (pixel·pixelScale − mean)/std per channel, the loaders' arithmetic (inputAffine).
+ */
+export function pixelsToInput(pixels: Uint8Array, channels: number, p: Pick<ModelMeta, 'pixelScale' | 'mean' | 'std'>): Float32Array {
+  const plane = pixels.length / channels;
+  const { k, b } = inputAffine(channels, p.pixelScale, p.mean, p.std);
+  const input = new Float32Array(pixels.length);
+  for (let j = 0; j < channels; j++) for (let i = 0; i < plane; i++) input[j * plane + i] = pixels[i * channels + j] * k[j] - b[j];
+  return input;
+}

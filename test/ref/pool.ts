@@ -1,11 +1,6 @@
 // Float64 CPU references for max-pool, average pool and adaptive average pool (NCHW), forward and
 // backward, written as the plain definitions: a loop over windows in the forward, a SCATTER of dy
 // into the windows in the backward (the GPU gathers instead, so the two are independent).
-// Also runTorch(): the PyTorch cross-check shared by the pool and LRN tests.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 export type Shape4 = [number, number, number, number];
 type Pair = number | readonly [number, number];
@@ -112,25 +107,4 @@ export function avgPool2dBackwardRef(dy: ArrayLike<number>, shape: Shape4, o: Po
     }
   }
   return dx;
-}
-
-/**
- * Run a Python script with torch (CPU) on `input` (passed as JSON in a temp file, path in
- * sys.argv[1]); the script prints one JSON value. Throws a clear message if torch is missing.
- */
-export function runTorch(script: string, input: unknown, timeoutMs = 60_000): any {
-  const dir = mkdtempSync(join(tmpdir(), 'alexnet-torch-'));
-  try {
-    const file = join(dir, 'input.json');
-    writeFileSync(file, JSON.stringify(input));
-    const r = spawnSync('/usr/bin/python3', ['-c', script, file], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 << 20 });
-    if (r.error) throw new Error(`PyTorch cross-check: could not run /usr/bin/python3 (${r.error.message})`);
-    if (r.status !== 0) {
-      const missing = /No module named 'torch'/.test(r.stderr) ? ' — torch is not installed: pip install torch (CI installs torch 1.13)' : '';
-      throw new Error(`PyTorch cross-check failed${missing}:\n${r.stderr.slice(-2000)}`);
-    }
-    return JSON.parse(r.stdout);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }

@@ -3,7 +3,8 @@
 // the checkpoint's preprocessing: (pixel·pixelScale − mean) / std per channel (the training set's
 // mean for paper/mini, torchvision's ImageNet mean and std for torchvision).
 import { FormatError } from '../../errors.js';
-import { cropOffset, inputAffine } from '../../data/augment.js';
+import { cropOffset } from '../../data/augment.js';
+import { pixelsToInput } from '../../data/preprocess.js';
 import { resizeAndCrop } from './decode.js';
 import type { Arch } from '../../models/spec.js';
 import { loadSharp } from '../sharp.js';
@@ -35,8 +36,5 @@ export async function prepareImage(path: string, meta: ModelMeta, arch: Arch): P
   // the centre s×s of the base×base image, at the loader's offset (cropOffset) in HWC
   const o = cropOffset(base, s), pixels = new Uint8Array(s * s * c);
   for (let y = 0; y < s; y++) pixels.set(data.subarray(((y + o) * base + o) * c, ((y + o) * base + o + s) * c), y * s * c);
-  const input = new Float32Array(c * s * s);
-  const { k, b } = inputAffine(c, meta.pixelScale, meta.mean, meta.std); // the loader's arithmetic (cropPixels)
-  for (let j = 0; j < c; j++) for (let i = 0; i < s * s; i++) input[j * s * s + i] = pixels[i * c + j] * k[j] - b[j];
-  return { display: { image: pixels, width: s, height: s, channels: c }, input };
+  return { display: { image: pixels, width: s, height: s, channels: c }, input: pixelsToInput(pixels, c, meta) };
 }

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { plotCurves, kernelGrid, type CurveSeries } from '../pictures/index.js';
 import type { Model } from '../../models/model.js';
+import { towers } from '../../models/spec.js';
 
 type Metric = Record<string, number | string | undefined>;
 
@@ -37,8 +38,7 @@ export async function writeTrainingPictures(out: string, metricsPath: string, mo
     await plotCurves(join(out, 'curves.png'), curveSeries(readMetrics(metricsPath)));
     const w = model.params[0];
     if (w.shape.length === 4 && (w.shape[1] === 1 || w.shape[1] === 3)) {
-      const groups = model.arch.name === 'torchvision' ? 1 : 2;
-      await kernelGrid(join(out, 'conv1-kernels.png'), (await w.read()) as Float32Array, w.shape, { groups, scale: w.shape[2] < 8 ? 8 : 4 });
+      await kernelGrid(join(out, 'conv1-kernels.png'), (await w.read()) as Float32Array, w.shape, { groups: towers(model.arch), scale: w.shape[2] < 8 ? 8 : 4 });
     }
   } catch (e) {
     warn(`could not draw the pictures: ${(e as Error).message}`); // a picture never stops a run
