@@ -12,7 +12,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const ARGS = ['--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
+// uvu's colours dropped, and its summary lines, which would read as this process's own
+const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').replace(/^\s*(Total|Passed|Skipped|Duration):.*$/gm, '');
 
 let server: ChildProcess | undefined, browser: Browser | undefined, base = '';
 
