@@ -94,4 +94,19 @@ test('importing the package loads neither Dawn nor sharp; the first engine loads
   assert.equal(JSON.parse(r.stdout.trim().split('\n').pop()!), { import: ['no', 'no'], engine: ['yes', 'no'], picture: 'yes' });
 });
 
+test('createEngine prints nothing: on lavapipe Dawn\'s two adapter-discovery warnings come once per process, not per engine', () => {
+  const script = `
+    (async () => {
+      const { createEngine } = await import(process.argv[1] + '/dist/index.node.js');
+      for (let i = 0; i < 3; i++) (await createEngine()).dispose();
+      console.log('ok');
+    })();`;
+  const r = spawnSync(process.execPath, ['-e', script, process.cwd()], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(r.stdout.trim(), 'ok', r.stderr);
+  const lines = r.stderr.split('\n').filter(Boolean);
+  const dawn = lines.filter((l) => /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced/.test(l));
+  assert.equal(lines.filter((l) => !dawn.includes(l)), [], 'nothing else on stderr');
+  assert.ok(dawn.length <= 2, `${dawn.length} warning lines for three engines`);
+});
+
 test.run();
