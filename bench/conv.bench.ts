@@ -14,7 +14,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createEngine } from '../src/node/dawn.js';
 import { f32, type Engine } from '../src/gpu/engine.js';
 import { ceilDiv, grid1d } from '../src/gpu/grid.js';
-import { Tensor } from '../src/tensor.js';
+import { Tensor } from '../src/tensor/tensor.js';
 import { activationBackward } from '../src/ops/activation.js';
 import { conv2dBackwardData, conv2dBackwardFilter, conv2dBiasGrad, conv2dForward, conv2dTiles, type Conv2dOptions } from '../src/ops/conv2d.js';
 import naiveWgsl from './kernels/conv2d_naive.wgsl';

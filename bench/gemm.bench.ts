@@ -16,7 +16,7 @@ import { writeFileSync } from 'node:fs';
 import { createEngine } from '../src/node/dawn.js';
 import { type Engine } from '../src/gpu/engine.js';
 import { ceilDiv } from '../src/gpu/grid.js';
-import { Tensor } from '../src/tensor.js';
+import { Tensor } from '../src/tensor/tensor.js';
 import { linearBackward, linearForward } from '../src/ops/linear.js';
 import naiveWgsl from './kernels/gemm_naive.wgsl';
 import { FC_LAYERS } from './lib/fc_rows.js';

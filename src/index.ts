@@ -9,11 +9,12 @@ export type { Kernel, Overrides } from './gpu/pipelines.js';
 export type { PoolCounters } from './gpu/buffers.js';
 export type { ProfileEntry } from './gpu/profiler.js';
 export * from './errors.js';
-export { Tensor, numel, type DType, type HostArray, type ValueRange } from './tensor.js';
-export { Tape, record, type Node } from './tape.js';
+export { Tensor, numel, type DType, type HostArray, type ValueRange } from './tensor/tensor.js';
+export { Tape, recordOp, isRecording, withoutTape, type Node, type TapeOptions } from './tape.js';
+export { scope, currentLabel } from './gpu/scope.js';
 export { tidy } from './tidy.js';
-export { tensor, empty, zeros, parameter } from './ops/create.js';
-export { fill, axpby, accumulate, copyInto } from './ops/elementwise.js';
+export { tensor, empty, zeros, parameter } from './tensor/create.js';
+export { fill, axpby, accumulate, copyInto } from './tensor/elementwise.js';
 export { activation, relu, tanh, activationBackward, type Activation } from './ops/activation.js';
 export { SGD, type SgdOptions } from './optim.js';
 export { reshape, flatten } from './ops/shape.js';
@@ -28,7 +29,7 @@ export {
   type Pool2dOptions, type AvgPool2dOptions,
 } from './ops/pool.js';
 export { lrn, lrnBackward, PAPER_LRN, type LrnOptions } from './ops/lrn.js';
-export { NumericsMonitor, setCheckNumerics } from './numerics.js';
+export { NumericsMonitor, type BadTensor } from './tensor/numerics.js';
 
 // models
 export { Model, type ModelOptions, type ForwardOptions } from './models/model.js';
@@ -63,3 +64,6 @@ export { kernelGridImage, type KernelGridImage, type KernelGridOptions, type Ker
 export { evaluate, type EvalResult, type EvalOptions } from './train/evaluate.js';
 export { argmax, topk, topkHits, accuracy } from './train/metrics.js';
 export { profileStep, formatProfile, type StepProfile, type ProfileRow } from './train/profile.js';
+export { trainStep, type StepOptions, type StepResult } from './train/step.js';
+export { Schedule, type ScheduleOptions, type ScheduleState } from './train/schedule.js';
+export { StuckLossWatch, numericalFailure } from './train/watchdog.js';

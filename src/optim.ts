@@ -1,18 +1,19 @@
-// The paper's SGD: v ← μ·v − λ·ε·w − ε·g; w ← w + v (momentum 0.9, weight decay 0.0005,
-// learning rate 0.01 by default), one fused kernel per parameter tensor (per chunk for tensors
-// larger than one storage binding, e.g. fc6).
+// The paper's SGD: v ← μ·v − λ·ε·w − ε·g; w ← w + v (momentum 0.9 and weight decay 0.0005 by
+// default), one fused kernel per parameter tensor (per chunk for tensors larger than one storage
+// binding, e.g. fc6). The learning rate ε is the schedule's (it changes as training goes) and is
+// given to each step.
 import { AlexnetError } from './errors.js';
 import { f32 } from './gpu/engine.js';
 import { ceilDiv, grid1d } from './gpu/grid.js';
 import type { Kernel } from './gpu/pipelines.js';
+import { scope } from './gpu/scope.js';
 import sgdWgsl from '../kernels/sgd_momentum.wgsl';
-import { zeros } from './ops/create.js';
-import type { Tensor } from './tensor.js';
+import { zeros } from './tensor/create.js';
+import type { Tensor } from './tensor/tensor.js';
 
 const sgdKernel: Kernel = { name: 'sgd_momentum', code: sgdWgsl };
 
 export interface SgdOptions {
-  lr?: number;
   momentum?: number;
   weightDecay?: number;
   /** Names of parameters excluded from weight decay (default: none, as the paper states no exception). */
@@ -20,7 +21,6 @@ export interface SgdOptions {
 }
 
 export class SGD {
-  lr: number;
   momentum: number;
   weightDecay: number;
   /** One velocity per parameter, same shape, zero at start; saved in checkpoints. */
@@ -28,32 +28,31 @@ export class SGD {
   private noDecay: (p: Tensor) => boolean;
 
   constructor(readonly params: Tensor[], opts: SgdOptions = {}) {
-    this.lr = opts.lr ?? 0.01;
     this.momentum = opts.momentum ?? 0.9;
     this.weightDecay = opts.weightDecay ?? 0.0005;
     this.noDecay = opts.noDecay ?? (() => false);
     this.velocities = params.map((p) => zeros(p.engine, p.shape, `${p.name}.velocity`));
   }
 
-  /** Apply one update from each parameter's .grad (parameters without a gradient are left alone). */
-  step(): void {
-    const engine = this.params[0]?.engine;
-    if (engine) engine.label = 'update';
-    this.params.forEach((w, k) => {
-      const g = w.grad;
-      if (!g) return;
-      if (g.size !== w.size) throw new AlexnetError(`SGD: gradient of ${w.name} has ${g.size} elements, parameter ${w.size}`);
-      const v = this.velocities[k];
-      const decay = this.noDecay(w) ? 0 : this.weightDecay;
-      for (const c of w.chunks()) {
-        w.engine.dispatch({
-          kernel: sgdKernel, params: [ceilDiv(c.count, 4), f32(this.momentum), f32(decay * this.lr), f32(this.lr), f32(1)],
-          buffers: [g.bindingVec4(c.start, c.count), w.bindingVec4(c.start, c.count), v.bindingVec4(c.start, c.count)],
-          workgroups: grid1d(ceilDiv(c.count, 1024)),
-        });
-      }
-    });
-    if (engine) engine.label = '';
+  /** Apply one update with learning rate `lr` from each parameter's .grad (parameters without one are left alone). */
+  step(lr: number): void {
+    if (!(lr >= 0 && Number.isFinite(lr))) throw new AlexnetError(`SGD: learning rate ${lr} is not a non-negative number`);
+    scope('update', () => this.params.forEach((w, k) => this.update(w, k, lr)));
+  }
+
+  private update(w: Tensor, k: number, lr: number): void {
+    const g = w.grad;
+    if (!g) return;
+    if (g.size !== w.size) throw new AlexnetError(`SGD: gradient of ${w.name} has ${g.size} elements, parameter ${w.size}`);
+    const v = this.velocities[k];
+    const decay = this.noDecay(w) ? 0 : this.weightDecay;
+    for (const c of w.chunks()) {
+      w.engine.dispatch({
+        kernel: sgdKernel, params: [ceilDiv(c.count, 4), f32(this.momentum), f32(decay * lr), f32(lr), f32(1)],
+        buffers: [g.bindingVec4(c.start, c.count), w.bindingVec4(c.start, c.count), v.bindingVec4(c.start, c.count)],
+        workgroups: grid1d(ceilDiv(c.count, 1024)),
+      });
+    }
   }
 
   /** Drop every parameter's gradient (their buffers return to the pool for the next step). */

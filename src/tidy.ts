@@ -2,11 +2,12 @@
 // disposed when fn returns, except the ones it returns (TensorFlow.js's tidy and PyTorch's no_grad
 // in one). It is how a program runs its own net for inference without freeing intermediates by hand.
 import { AlexnetError } from './errors.js';
-import type { Engine } from './gpu/engine.js';
-import { Tensor } from './tensor.js';
+import type { Disposable, Engine } from './gpu/engine.js';
+import { Tensor } from './tensor/tensor.js';
+import { withoutTape } from './tape.js';
 
 /** Tensors in a result: a tensor, or arrays and plain objects of them (nested). */
-function collect(v: unknown, out: Set<Tensor>, depth = 0): void {
+function collect(v: unknown, out: Set<Disposable>, depth = 0): void {
   if (v instanceof Tensor) { out.add(v); out.add(v.root); return; }
   if (depth > 8 || v === null || typeof v !== 'object') return;
   for (const x of Array.isArray(v) ? v : Object.values(v)) collect(x, out, depth + 1);
@@ -18,12 +19,10 @@ function collect(v: unknown, out: Set<Tensor>, depth = 0): void {
  * since tensors created after an await could not be told apart from the caller's.
  */
 export function tidy<T>(engine: Engine, fn: () => T): T {
-  const tape = engine.tape;
-  engine.tape = undefined;
   engine.openScope();
   let result: T | undefined, ok = false;
   try {
-    result = fn();
+    result = withoutTape(fn);
     if (result instanceof Promise || typeof (result as { then?: unknown })?.then === 'function') {
       throw new AlexnetError('tidy: fn returned a Promise; pass a synchronous function and read the returned tensors after tidy returns');
     }
@@ -31,8 +30,7 @@ export function tidy<T>(engine: Engine, fn: () => T): T {
     return result;
   } finally {
     const created = engine.closeScope();
-    engine.tape = tape;
-    const keep = new Set<Tensor>();
+    const keep = new Set<Disposable>();
     if (ok) collect(result, keep);
     for (const t of created) {
       if (keep.has(t)) engine.track(t); // kept: it belongs to the enclosing scope, if any

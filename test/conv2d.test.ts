@@ -8,7 +8,7 @@
 // of O(1) values against float64; the rms scale stands in for an absolute tolerance).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parameter, record, tensor, ShapeError } from '../src/index.js';
+import { Tape, parameter, tensor, ShapeError } from '../src/index.js';
 import { conv2d, conv2dBackwardData, conv2dBackwardFilter, conv2dBiasGrad, conv2dOutputShape, conv2dTiles } from '../src/ops/conv2d.js';
 import { conv2dBackwardRef, conv2dRef } from './ref/conv2d.js';
 import { chunking, gpu, disposeGpu, close, numericGrad, dot } from './helpers.js';
@@ -54,8 +54,8 @@ test('tape: conv2d + fused ReLU gradients (x, w, b) equal finite differences of 
   const c: Case = { x: [2, 4, 7, 6], w: [6, 2, 3, 3], stride: 2, padding: 1, groups: 2, relu: true, bias: true };
   const d = makeData(c, 7);
   const x = parameter(e, d.xs, c.x, 'x'), w = parameter(e, d.ws, c.w, 'w'), b = parameter(e, d.bs!, [d.g.o], 'b');
-  const tape = record(e);
-  const y = conv2d(x, w, b, d.opts);
+  const tape = new Tape(e);
+  const y = tape.run(() => conv2d(x, w, b, d.opts));
   assert.equal([...y.shape], conv2dOutputShape(c.x, c.w, d.opts));
   tape.backward(y, tensor(e, d.dys, y.shape));
   const L = (xs: Float64Array, ws: Float64Array, bs: Float64Array) => dot(conv2dRef(d.g, xs, ws, bs, true), d.dys);
@@ -72,8 +72,8 @@ test('tape: only the gradients that are needed, no bias', async () => {
   const c: Case = { x: [1, 3, 5, 5], w: [4, 3, 3, 3], padding: 1 };
   const d = makeData(c, 21);
   const x = tensor(e, d.xs, c.x), w = parameter(e, d.ws, c.w, 'w');
-  const tape = record(e);
-  const y = conv2d(x, w, undefined, d.opts);
+  const tape = new Tape(e);
+  const y = tape.run(() => conv2d(x, w, undefined, d.opts));
   tape.backward(y, tensor(e, d.dys, y.shape));
   assert.is(x.grad, undefined);
   closeConv(await w.grad!.read(), conv2dBackwardRef(d.g, d.xs, d.ws, d.dys).dw, 'dw');

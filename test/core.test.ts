@@ -2,7 +2,7 @@
 // accumulation, typed errors for bad input. (The update: sgd.test.ts.)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ShapeError, DisposedError, ShaderError, LimitError, Tensor, tensor, zeros, fill, axpby, relu, tanh, activation, parameter, record } from '../src/index.js';
+import { ShapeError, DisposedError, ShaderError, LimitError, Tensor, tensor, zeros, fill, axpby, relu, tanh, activation, parameter, Tape } from '../src/index.js';
 import { createEngine } from '../src/node/index.js';
 import { gpu, disposeGpu, rand, close } from './helpers.js';
 
@@ -32,8 +32,8 @@ test('relu and tanh forward/backward match float64 on an odd size', async () => 
   const xs = rand(n, 1, -2, 2), ws = rand(n, 2);
   for (const kind of ['relu', 'tanh'] as const) {
     const x = parameter(e, xs, [n], 'x');
-    const tape = record(e);
-    const y = activation(x, kind);
+    const tape = new Tape(e);
+    const y = tape.run(() => activation(x, kind));
     const yExp = xs.map((v) => (kind === 'relu' ? Math.max(v, 0) : Math.tanh(v)));
     close(await y.read(), yExp, 1e-6, 1e-5, `${kind} forward`);
     tape.backward(y, tensor(e, ws, [n]));
@@ -47,11 +47,13 @@ test('gradients accumulate over fan-out and over backward calls', async () => {
   const e = await gpu();
   const x = parameter(e, [-1, 2, 3], [3], 'x');
   for (let rep = 1; rep <= 2; rep++) {
-    const tape = record(e);
-    const a = relu(x), b = relu(x); // x used twice
-    const s = relu(a); // chain
+    const tape = new Tape(e);
+    const s = tape.run(() => {
+      const a = relu(x);
+      relu(x); // x used twice
+      return relu(a); // chain
+    });
     tape.backward(s); tape.dispose();
-    void b;
     // only the path through s reaches the loss: d/dx = 1 where x > 0, times rep (accumulated)
     assert.equal(Array.from(await x.grad!.read()), [0, rep, rep]);
   }

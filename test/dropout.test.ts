@@ -7,7 +7,7 @@
 // agree on 0.5 ± 0.02 of the elements; kept values equal x/(1−p) to float32 rounding (rtol 1e-6).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AlexnetError, parameter, record, tensor } from '../src/index.js';
+import { AlexnetError, Tape, parameter, tensor } from '../src/index.js';
 import { dropout } from '../src/ops/dropout.js';
 import { cappedEngine, close, disposeGpu, gpu, rand } from './helpers.js';
 
@@ -56,8 +56,8 @@ test('the backward applies the forward mask (recomputed, not stored)', async () 
   const n = 4099, p = 0.3;
   const xs = rand(n, 3, 0.5, 1.5), gs = rand(n, 4);
   const x = parameter(e, xs, [n], 'x');
-  const tape = record(e);
-  const y = dropout(x, p, { seed: 11, step: 5, training: true });
+  const tape = new Tape(e);
+  const y = tape.run(() => dropout(x, p, { seed: 11, step: 5, training: true }));
   const ys = await y.read();
   tape.backward(y, tensor(e, gs, [n]));
   const expect = Array.from(ys, (v, i) => (v !== 0 ? gs[i] / (1 - p) : 0));

@@ -8,14 +8,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine } from '../src/node/dawn.js';
 import { NumericalError } from '../src/errors.js';
-import { NumericsMonitor, setCheckNumerics } from '../src/numerics.js';
-import { record } from '../src/tape.js';
-import { tensor, parameter } from '../src/ops/create.js';
+import { NumericsMonitor } from '../src/tensor/numerics.js';
+import { Tape } from '../src/tape.js';
+import { tensor, parameter } from '../src/tensor/create.js';
 import { linear } from '../src/ops/linear.js';
 import { softmaxCrossEntropy } from '../src/ops/softmax.js';
 import { readNpy, writeNpy } from '../src/node/files/npy.js';
 import { loadCheckpoint } from '../src/node/files/checkpoint.js';
-import { train, type TrainOptions } from '../src/node/train/trainer.js';
+import { train, type TrainIO, type TrainOptions } from '../src/node/train/trainer.js';
+import type { Model } from '../src/models/model.js';
+import type { Tensor } from '../src/tensor/tensor.js';
 import { gpu, disposeGpu } from './helpers.js';
 import { makeData, options, quiet } from './fixtures/faults.js';
 
@@ -28,11 +30,11 @@ test.after(() => { disposeGpu(); rmSync(dir, { recursive: true, force: true }); 
  * Train expecting a NumericalError at update `badStep`; checks that the checkpoint on disk is,
  * byte for byte, the last one written before the fault (or the one there before, if none was).
  */
-async function failing(out: string, o: Partial<TrainOptions>, badStep: number | undefined, d = data): Promise<NumericalError> {
+async function failing(out: string, o: Partial<TrainOptions>, badStep: number | undefined, d = data, hooks: Partial<TrainIO> = {}): Promise<NumericalError> {
   const ckPath = join(out, 'checkpoint.safetensors');
   let good = existsSync(ckPath) ? readFileSync(ckPath) : undefined, goodStep = 0;
   const err = await train(options(d, out, o), {
-    ...quiet, engine: await gpu(), onStep: (s) => { good = readFileSync(ckPath); goodStep = s.step; },
+    ...quiet, ...hooks, engine: await gpu(), onStep: (s) => { good = readFileSync(ckPath); goodStep = s.step; },
   }).then(() => undefined, (e) => e);
   assert.ok(err instanceof NumericalError, String(err?.stack ?? err));
   const step = Number(/^step (\d+) /.exec(err.message)?.[1]);
@@ -49,16 +51,27 @@ async function failing(out: string, o: Partial<TrainOptions>, badStep: number | 
   return err;
 }
 
+/**
+ * TrainIO hooks writing `value` (NaN by default) into the first element of a parameter, before update
+ * `step` (1-based) is computed, or of its gradient, between that step's backward and its update.
+ */
+function inject(f: { step: number; tensor: string; into: 'grad' | 'weight'; value?: number }): Partial<TrainIO> {
+  const write = (t: Tensor | undefined) => t!.engine.writeBuffer(t!.buffer, 0, Float32Array.of(f.value ?? NaN));
+  const param = (m: Model) => m.params.find((p) => p.name === f.tensor)!;
+  return f.into === 'weight' ? { beforeStep: (n, m) => { if (n === f.step) write(param(m)); } }
+    : { beforeUpdate: (n, m) => { if (n === f.step) write(param(m).grad); } };
+}
+
 test('NaN in a gradient: NumericalError names that gradient at that step', async () => {
-  const err = await failing(join(dir, 'grad'), { faultInjection: { step: 4, tensor: 'conv2.weight' } }, 4);
+  const err = await failing(join(dir, 'grad'), {}, 4, data, inject({ step: 4, tensor: 'conv2.weight', into: 'grad' }));
   assert.match(err.message, /^step 4 \(epoch 1, batch 3\): gradient of conv2\.weight is NaN\. Training stopped/);
   assert.match(err.message, /--check-numerics/);
 });
 
 test('Inf in a weight: the loss is named first; --check-numerics names the op (fc8) that produced it', async () => {
-  const plain = await failing(join(dir, 'weight'), { faultInjection: { step: 3, tensor: 'fc8.weight', into: 'weight', value: Infinity } }, 3);
+  const plain = await failing(join(dir, 'weight'), {}, 3, data, inject({ step: 3, tensor: 'fc8.weight', into: 'weight', value: Infinity }));
   assert.match(plain.message, /^step 3 \(epoch 1, batch 2\): loss is (NaN|Inf)/);
-  const checked = await failing(join(dir, 'weight-checked'), { checkNumerics: true, faultInjection: { step: 3, tensor: 'fc8.weight', into: 'weight', value: Infinity } }, 3);
+  const checked = await failing(join(dir, 'weight-checked'), { checkNumerics: true }, 3, data, inject({ step: 3, tensor: 'fc8.weight', into: 'weight', value: Infinity }));
   assert.match(checked.message, /^step 3 \(epoch 1, batch 2\): fc8 \(linear\) output is (NaN|Inf|NaN and Inf); \d+ of the \d+ tensors checked this step are non-finite, this is the first\./);
   assert.not.match(checked.message, /--check-numerics/);
 });
@@ -117,20 +130,18 @@ test('NumericsMonitor: first bad tensor in watch order, NaN/Inf told apart, chun
     const x = tensor(e, new Float32Array(8).fill(0.5), [2, 4]);
     const w = parameter(e, new Float32Array(12).fill(0.1), [3, 4], 'w');
     const y = tensor(e, Int32Array.of(0, 2), [2], 'i32');
-    const step = async () => {
+    const step = async (numerics?: NumericsMonitor) => {
       const before = e.dispatchCount;
-      const tape = record(e);
-      tape.backward(softmaxCrossEntropy(linear(x, w), y));
+      const tape = new Tape(e, { numerics });
+      tape.backward(tape.run(() => softmaxCrossEntropy(linear(x, w), y)));
       tape.dispose(); w.grad?.dispose(); w.grad = undefined;
       await e.sync();
       return e.dispatchCount - before;
     };
     const off = await step();
     m.reset();
-    setCheckNumerics(e, m);
-    const on = await step();
+    const on = await step(m);
     const watched = m.watched;
-    setCheckNumerics(e, undefined);
     assert.is(await step(), off);
     assert.ok(watched >= 3 && on >= off + watched, `on ${on}, off ${off}, watched ${watched}`);
     assert.is(await m.firstBad(), undefined);

@@ -7,7 +7,7 @@
 // (h = 1e-4 on the float64 reference) with atol 1e-4.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { LimitError, ShapeError, parameter, record, tensor, type Engine } from '../src/index.js';
+import { LimitError, ShapeError, parameter, Tape, tensor, type Engine } from '../src/index.js';
 import { linear, matmul } from '../src/ops/linear.js';
 import { linearBackwardRef, linearRef, matmulRef, type LinearDims } from './ref/linear.js';
 import { cappedEngine, close, disposeGpu, dot, gpu, numericGrad, rand } from './helpers.js';
@@ -26,8 +26,8 @@ test('matmul: every transpose combination on odd shapes, forward and backward', 
     for (const transA of [false, true]) for (const transB of [false, true]) {
       const as = rand(M * K, seed++), bs = rand(K * N, seed++), gs = rand(M * N, seed++);
       const a = parameter(e, as, transA ? [K, M] : [M, K], 'a'), b = parameter(e, bs, transB ? [N, K] : [K, N], 'b');
-      const tape = record(e);
-      const c = matmul(a, b, { transA, transB });
+      const tape = new Tape(e);
+      const c = tape.run(() => matmul(a, b, { transA, transB }));
       const label = `matmul ${M}x${K}x${N} tA=${transA} tB=${transB}`;
       assert.equal(c.shape, [M, N]);
       close(await c.read(), matmulRef(as, bs, M, K, N, transA, transB), atolK(K), 1e-5, label);
@@ -63,8 +63,8 @@ async function checkLinear(e: Engine, d: LinearDims, relu: boolean, bias: boolea
   const xs = rand(d.B * d.inF, seed), ws = rand(d.out * d.inF, seed + 1), bs = rand(d.out, seed + 2), gs = rand(d.B * d.out, seed + 3);
   const x = parameter(e, xs, [d.B, d.inF], 'x'), w = parameter(e, ws, [d.out, d.inF], 'w');
   const b = bias ? parameter(e, bs, [d.out], 'b') : undefined;
-  const tape = record(e);
-  const y = linear(x, w, b, { relu });
+  const tape = new Tape(e);
+  const y = tape.run(() => linear(x, w, b, { relu }));
   const yRef = linearRef(xs, ws, bias ? bs : undefined, d, relu);
   close(await y.read(), yRef, atolK(d.inF), 1e-5, `${label} y`);
   tape.backward(y, tensor(e, gs, [d.B, d.out]));
@@ -109,8 +109,8 @@ test('linear GPU gradients match finite differences of the float64 reference', a
   const d: LinearDims = { B: 3, inF: 5, out: 4 };
   const xs = rand(15, 11), ws = rand(20, 12), bs = rand(4, 13, -0.5, 0.5), gs = rand(12, 14);
   const x = parameter(e, xs, [3, 5], 'x'), w = parameter(e, ws, [4, 5], 'w'), b = parameter(e, bs, [4], 'b');
-  const tape = record(e);
-  const y = linear(x, w, b, { relu: true });
+  const tape = new Tape(e);
+  const y = tape.run(() => linear(x, w, b, { relu: true }));
   tape.backward(y, tensor(e, gs, [3, 4]));
   const f = (xx: Float64Array, ww: Float64Array, bb: Float64Array) => dot(gs, linearRef(xx, ww, bb, d, true));
   close(await x.grad!.read(), numericGrad((v) => f(v, ws, bs), xs), 1e-4, 1e-4, 'dx vs finite differences');

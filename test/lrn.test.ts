@@ -7,7 +7,7 @@
 // ≤ n terms); reference vs finite differences 1e-8 abs + 1e-6 rel; reference vs torch float64 1e-12.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ShapeError, parameter, record, tensor, type Engine } from '../src/index.js';
+import { ShapeError, Tape, parameter, tensor, type Engine } from '../src/index.js';
 import { PAPER_LRN, lrn, lrnBackward, type LrnOptions } from '../src/ops/lrn.js';
 import { lrnBackwardRef, lrnRef } from './ref/lrn.js';
 import { cappedEngine, close, disposeGpu, dot, gpu, numericGrad, rand } from './helpers.js';
@@ -18,8 +18,8 @@ test.after(disposeGpu);
 async function checkLrn(e: Engine, c: Case, seed: number): Promise<void> {
   const xs = f32r(rand(numel(c.shape), seed, c.lo, c.hi));
   const x = parameter(e, xs, c.shape, 'x');
-  const tape = record(e);
-  const y = lrn(x, c.opts);
+  const tape = new Tape(e);
+  const y = tape.run(() => lrn(x, c.opts));
   close(await y.read(), lrnRef(xs, c.shape, c.opts), 1e-6, 1e-5, `${c.label}: forward`);
   const dys = f32r(rand(y.size, seed + 1));
   const seedT = tensor(e, dys, y.shape);

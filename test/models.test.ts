@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Model } from '../src/models/model.js';
-import { tensor, record, ShapeError, SGD } from '../src/index.js';
+import { tensor, ShapeError, SGD, Tape, trainStep } from '../src/index.js';
 import { writeSafetensors } from '../src/node/index.js';
 import { softmaxCrossEntropy } from '../src/ops/softmax.js';
 import { gpu, disposeGpu, rand, close } from './helpers.js';
@@ -87,9 +87,11 @@ test('mini matches the same net in PyTorch: logits, loss and every gradient', as
   const ref = JSON.parse(r.stdout);
   const x = tensor(e, xs, [n, 1, 28, 28]);
   const y = tensor(e, ys, [n], 'i32');
-  const tape = record(e);
-  const logits = tape.retain(model.forward(x, { training: true, seed: 1, step: 0 })); // dropout 0: deterministic
-  const loss = tape.retain(softmaxCrossEntropy(logits, y));
+  const tape = new Tape(e);
+  const { logits, loss } = tape.run(() => {
+    const logits = tape.retain(model.forward(x, { training: true, seed: 1, step: 0 })); // dropout 0: deterministic
+    return { logits, loss: tape.retain(softmaxCrossEntropy(logits, y)) };
+  });
   close(await logits.read(), ref.logits, 1e-4, 1e-3, 'logits');
   close(await loss.read(), [ref.loss], 1e-5, 1e-4, 'loss');
   tape.backward(loss);
@@ -153,15 +155,12 @@ test('paper: losses of 3 SGD steps on one batch match PyTorch (lr 0.01 overshoot
     writeFileSync(join(dir, 'ref.py'), TORCH_PAPER_STEPS);
     const x = tensor(e, xs, [n, 3, 227, 227]);
     const y = tensor(e, ys, [n], 'i32');
-    const opt = new SGD(model.params, { lr, momentum, weightDecay });
+    const opt = new SGD(model.params, { momentum, weightDecay });
     const ours: number[] = [];
     for (let s = 0; s < steps; s++) {
-      const tape = record(e);
-      const loss = tape.retain(softmaxCrossEntropy(model.forward(x, { training: true, seed: 1, step: s }), y));
-      tape.backward(loss);
-      opt.step();
-      ours.push((await loss.read())[0]);
-      tape.dispose(); opt.zeroGrad();
+      const r = trainStep(model, opt, x, y, { lr, seed: 1, step: s });
+      ours.push((await r.loss.read())[0]);
+      r.release();
     }
     x.dispose(); y.dispose(); opt.dispose();
     const r = spawnSync('/usr/bin/python3', [join(dir, 'ref.py'), join(dir, 'in.safetensors')], { encoding: 'utf8', timeout: 120_000 });

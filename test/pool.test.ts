@@ -7,7 +7,7 @@
 // of ≤ 4 terms in a different order); average pools 1e-6 abs + 1e-5 rel.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ShapeError, parameter, record, tensor, type Engine, type Tensor } from '../src/index.js';
+import { ShapeError, Tape, parameter, tensor, type Engine, type Tensor } from '../src/index.js';
 import { adaptiveAvgPool2d, avgPool2d, maxPool2d, maxPool2dBackward, maxPool2dForward, planeChunks, type AvgPool2dOptions } from '../src/ops/pool.js';
 import { avgPool2dBackwardRef, avgPool2dRef, maxPool2dBackwardRef, maxPool2dRef, poolOutShape, type PoolOpts, type Shape4 } from './ref/pool.js';
 import { cappedEngine, chunking, close, disposeGpu, dot, gpu, numericGrad, rand } from './helpers.js';
@@ -24,8 +24,8 @@ async function checkMaxPool(e: Engine, c: Case, xs: Float64Array, seed: number):
   close(await y0.read(), ref.y, 0, 0, `${c.label}: forward`);
   assert.equal(Array.from(await argmax.read()), Array.from(ref.argmax), `${c.label}: argmax`);
   y0.dispose(); argmax.dispose();
-  const tape = record(e);
-  const y = maxPool2d(x, c.opts);
+  const tape = new Tape(e);
+  const y = tape.run(() => maxPool2d(x, c.opts));
   const dys = f32r(rand(y.size, seed, -1, 1));
   const seedT = tensor(e, dys, y.shape);
   tape.backward(y, seedT);
@@ -82,8 +82,8 @@ test('average pool and adaptive average pool forward/backward match float64', as
   for (const [i, c] of cases.entries()) {
     const xs = f32r(rand(numel(c.shape), 30 + i, -2, 2));
     const x = parameter(e, xs, c.shape, 'x');
-    const tape = record(e);
-    const y = c.run(x);
+    const tape = new Tape(e);
+    const y = tape.run(() => c.run(x));
     assert.equal([...y.shape], poolOutShape(c.shape, c.ro), `${c.label}: shape`);
     close(await y.read(), avgPool2dRef(xs, c.shape, c.ro), 1e-6, 1e-5, `${c.label}: forward`);
     const dys = f32r(rand(y.size, 300 + i));
@@ -104,10 +104,12 @@ test('average pool and adaptive average pool forward/backward match float64', as
 test('adaptive average pool of an input that already has the output size is the identity', async () => {
   const e = await gpu();
   const x = parameter(e, rand(2 * 3 * 6 * 6, 5), [2, 3, 6, 6], 'x');
-  const tape = record(e);
+  const tape = new Tape(e);
   const before = e.dispatchCount;
-  assert.is(adaptiveAvgPool2d(x, [6, 6]), x);
-  assert.is(adaptiveAvgPool2d(x, 6), x);
+  tape.run(() => {
+    assert.is(adaptiveAvgPool2d(x, [6, 6]), x);
+    assert.is(adaptiveAvgPool2d(x, 6), x);
+  });
   assert.is(e.dispatchCount, before);
   assert.is(tape.nodes.length, 0);
   tape.dispose(); x.dispose();
@@ -135,8 +137,8 @@ test('tensors larger than one storage binding are pooled in aligned chunks of pl
       // average pools through the same chunking
       const xs = f32r(rand(numel(c.shape), 97 + i));
       const x = parameter(e, xs, c.shape, 'x');
-      const tape = record(e);
-      const y = avgPool2d(x, c.opts), z = adaptiveAvgPool2d(x, [6, 5]);
+      const tape = new Tape(e);
+      const [y, z] = tape.run(() => [avgPool2d(x, c.opts), adaptiveAvgPool2d(x, [6, 5])]);
       close(await y.read(), avgPool2dRef(xs, c.shape, c.opts), 1e-6, 1e-5, `${c.label}: avg forward`);
       close(await z.read(), avgPool2dRef(xs, c.shape, { adaptive: [6, 5] }), 1e-6, 1e-5, `${c.label}: adaptive forward`);
       const dys = f32r(rand(y.size, 99));

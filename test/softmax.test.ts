@@ -6,7 +6,7 @@
 // atol 1e-6 + rtol 1e-4; finite differences (h = 1e-4 on the float64 reference) atol 1e-5.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ShapeError, ValueError, parameter, record, tensor } from '../src/index.js';
+import { ShapeError, Tape, ValueError, parameter, tensor } from '../src/index.js';
 import { maxPool2dForward } from '../src/ops/pool.js';
 import { softmax, softmaxCrossEntropy } from '../src/ops/softmax.js';
 import { softmaxRef, softmaxXentRef } from './ref/softmax.js';
@@ -26,8 +26,8 @@ test('loss, dlogits and probs match float64 on odd shapes and ±80 logits', asyn
       const logits = parameter(e, xs, [B, K], 'logits');
       const labels = tensor(e, ls, [B], seed % 2 ? 'i32' : 'u32');
       const ref = softmaxXentRef(xs, ls, B, K);
-      const tape = record(e);
-      const loss = softmaxCrossEntropy(logits, labels);
+      const tape = new Tape(e);
+      const loss = tape.run(() => softmaxCrossEntropy(logits, labels));
       tape.retain(loss);
       tape.backward(loss, tensor(e, [2.5], [1])); // dL/dloss = 2.5: the backward must scale
       const got = await loss.read();
@@ -48,8 +48,8 @@ test('reference gradient and GPU gradient match finite differences of the refere
   const fd = numericGrad((x) => softmaxXentRef(x, ls, B, K).loss, xs);
   close(softmaxXentRef(xs, ls, B, K).dlogits, fd, 1e-8, 1e-6, 'reference dlogits');
   const logits = parameter(e, xs, [B, K], 'logits');
-  const tape = record(e);
-  const loss = softmaxCrossEntropy(logits, tensor(e, ls, [B], 'u32'));
+  const tape = new Tape(e);
+  const loss = tape.run(() => softmaxCrossEntropy(logits, tensor(e, ls, [B], 'u32')));
   tape.backward(loss);
   close(await logits.grad!.read(), fd, 1e-5, 1e-4, 'GPU dlogits vs finite differences');
   tape.dispose(); logits.dispose();
@@ -96,8 +96,8 @@ test('labels computed on the device outside [0, K) give a NaN loss and a zero gr
     const { y, argmax: labels } = maxPool2dForward(peaks, { kernel: [1, 7] });
     assert.equal(Array.from(await labels.read()), [1, bad, 3]);
     assert.is(labels.valueRange, undefined);
-    const tape = record(e);
-    const loss = softmaxCrossEntropy(logits, labels.reshape([3]));
+    const tape = new Tape(e);
+    const loss = tape.run(() => softmaxCrossEntropy(logits, labels.reshape([3])));
     tape.retain(loss);
     tape.backward(loss);
     assert.ok(Number.isNaN((await loss.read())[0]), `label ${bad}: loss is NaN`);

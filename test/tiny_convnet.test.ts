@@ -3,7 +3,7 @@
 // batch; the loss must fall by a factor, and device memory must stay flat from step 2 on.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { tensor, parameter, record, SGD } from '../src/index.js';
+import { tensor, parameter, SGD, Tape } from '../src/index.js';
 import { conv2d } from '../src/ops/conv2d.js';
 import { lrn } from '../src/ops/lrn.js';
 import { maxPool2d } from '../src/ops/pool.js';
@@ -37,22 +37,22 @@ test('a tiny convnet learns a fixed batch and does not leak', async () => {
   const b2 = parameter(e, new Float32Array(6).fill(0.1), [6], 'b2');
   const w3 = parameter(e, rand(classes * 6 * 3 * 3, 3, -0.2, 0.2), [classes, 54], 'w3');
   const b3 = parameter(e, new Float32Array(classes), [classes], 'b3');
-  const opt = new SGD([w1, b1, w2, b2, w3, b3], { lr: 0.05, momentum: 0.9, weightDecay: 0.0005 });
+  const opt = new SGD([w1, b1, w2, b2, w3, b3], { momentum: 0.9, weightDecay: 0.0005 });
 
   const losses: number[] = [];
   const allocated: number[] = [];
   for (let step = 0; step < 40; step++) {
-    const tape = record(e);
-    let h = conv2d(x, w1, b1, { stride: 1, padding: 1, groups: 1, relu: true }); // [B,8,11,11]
-    h = lrn(h, { size: 5, alpha: 1e-4, beta: 0.75, k: 2 });
-    h = maxPool2d(h, { kernel: 3, stride: 2 });                                  // [B,8,5,5]
-    h = conv2d(h, w2, b2, { stride: 2, padding: 1, groups: 2, relu: true });     // [B,6,3,3]
-    h = dropout(flatten(h), 0.1, { seed: 1, step, training: true });
-    const logits = linear(h, w3, b3);
-    const loss = softmaxCrossEntropy(logits, y);
-    tape.retain(loss);
+    const tape = new Tape(e);
+    const loss = tape.retain(tape.run(() => {
+      let h = conv2d(x, w1, b1, { stride: 1, padding: 1, groups: 1, relu: true }); // [B,8,11,11]
+      h = lrn(h, { size: 5, alpha: 1e-4, beta: 0.75, k: 2 });
+      h = maxPool2d(h, { kernel: 3, stride: 2 });                                  // [B,8,5,5]
+      h = conv2d(h, w2, b2, { stride: 2, padding: 1, groups: 2, relu: true });     // [B,6,3,3]
+      h = dropout(flatten(h), 0.1, { seed: 1, step, training: true });
+      return softmaxCrossEntropy(linear(h, w3, b3), y);
+    }));
     tape.backward(loss);
-    opt.step();
+    opt.step(0.05);
     losses.push((await loss.read())[0]);
     tape.dispose();
     opt.zeroGrad();

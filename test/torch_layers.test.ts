@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parameter, record, tensor, type Tensor } from '../src/index.js';
+import { Tape, parameter, tensor, type Tensor } from '../src/index.js';
 import { adaptiveAvgPool2d, avgPool2d, maxPool2dBackward, maxPool2dForward } from '../src/ops/pool.js';
 import { lrn, lrnBackward } from '../src/ops/lrn.js';
 import { lrnBackwardRef, lrnRef } from './ref/lrn.js';
@@ -120,8 +120,8 @@ print(json.dumps(out))
   ];
   for (const { c, r, run, label } of avgRuns) {
     const x = parameter(e, c.xs, c.shape, 'x');
-    const tape = record(e);
-    const y = run(x);
+    const tape = new Tape(e);
+    const y = tape.run(() => run(x));
     close(await y.read(), r.y, 1e-6, 1e-5, `torch ${label}: forward`);
     const seedT = tensor(e, c.dys, y.shape);
     tape.backward(y, seedT);

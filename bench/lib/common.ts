@@ -2,7 +2,7 @@
 // the JSON entry (the shape of shared/peers/results/*.json, so shared/peers/report.mjs can show
 // ours beside the peers), statistics, seeded data and the sampled comparison against the float64
 // references of test/ref.
-import { Tensor } from '../../src/tensor.js';
+import { Tensor } from '../../src/tensor/tensor.js';
 import type { Engine } from '../../src/gpu/engine.js';
 import type { RunTimes } from './gpu_timer.js';
 

@@ -20,9 +20,8 @@ import { Model } from '../../src/models/model.js';
 import { archs, type Arch, type ArchName, type Layer } from '../../src/models/spec.js';
 import { inputPreprocessing } from '../../src/data/preprocess.js';
 import { SGD } from '../../src/optim.js';
-import { softmaxCrossEntropy } from '../../src/ops/softmax.js';
-import { record } from '../../src/tape.js';
-import { Tensor } from '../../src/tensor.js';
+import { trainStep } from '../../src/train/step.js';
+import { Tensor } from '../../src/tensor/tensor.js';
 import { median, random, type Report, type Row } from './common.js';
 import { cpuSample, othersShare, waitIdle } from './gpu_timer.js';
 
@@ -100,14 +99,9 @@ interface Step { ms: number; loss: number; dataMs: number }
 /** The trainer's step on x/y (already written); wall ms from forward to the read loss. */
 async function step(e: Engine, model: Model, opt: SGD, x: Tensor, y: Tensor, k: number): Promise<{ loss: number; ms: number }> {
   const t0 = performance.now();
-  const tape = record(e);
-  const logits = tape.retain(model.forward(x, { training: true, seed: 1, step: k }));
-  const loss = tape.retain(softmaxCrossEntropy(logits, y));
-  tape.backward(loss);
-  opt.step();
-  const [lv] = await Promise.all([loss.read(), logits.read()]);
-  tape.dispose();
-  opt.zeroGrad();
+  const r = trainStep(model, opt, x, y, { lr: 0.01, seed: 1, step: k });
+  const [lv] = await Promise.all([r.loss.read(), r.logits.read()]);
+  r.release();
   return { loss: lv[0], ms: performance.now() - t0 };
 }
 
@@ -122,7 +116,7 @@ export async function e2eArch(report: Report, archName: E2eArch, cases: E2eCase[
   try {
     const t0 = performance.now();
     model = new Model(e, spec.arch, { classes: spec.classes, seed: 1 });
-    opt = new SGD(model.params, { lr: 0.01, momentum: 0.9, weightDecay: 0.0005 });
+    opt = new SGD(model.params, { momentum: 0.9, weightDecay: 0.0005 });
     o.log(`${archName}: ${model.parameterCount.toLocaleString('en')} parameters, model built in ${(performance.now() - t0).toFixed(0)} ms`);
     const C = model.channels, S = model.inputSize;
     // data for the loader runs

@@ -11,8 +11,8 @@ import { Model } from '../../src/models/model.js';
 import type { Arch, ArchName } from '../../src/models/spec.js';
 import { SGD } from '../../src/optim.js';
 import { softmaxCrossEntropy } from '../../src/ops/softmax.js';
-import { record } from '../../src/tape.js';
-import type { Tensor } from '../../src/tensor.js';
+import { Tape } from '../../src/tape.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
 import { softmaxXentRef } from '../../test/ref/softmax.js';
 import { capture, GpuTimer, Replay } from './gpu_timer.js';
 import { checkClose, fromTimes, random, upload, type Report, type Row } from './common.js';
@@ -30,8 +30,8 @@ export async function softmaxRows(e: Engine, timer: GpuTimer, report: Report, B:
   try {
     // validation through the engine: loss and dL/dlogits
     {
-      const tape = record(e);
-      const loss = tape.retain(softmaxCrossEntropy(logits, labels));
+      const tape = new Tape(e);
+      const loss = tape.retain(tape.run(() => softmaxCrossEntropy(logits, labels)));
       tape.backward(loss);
       const ref = softmaxXentRef(ls, labs, B, K);
       checkClose(`${name('fwd')} loss`, await loss.read(), [ref.loss], 1e-5);
@@ -41,11 +41,11 @@ export async function softmaxRows(e: Engine, timer: GpuTimer, report: Report, B:
     }
     for (const dir of dirs) {
       let cap;
-      const tape = record(e);
+      const tape = new Tape(e);
       if (dir === 'fwd') {
-        cap = capture(e, () => softmaxCrossEntropy(logits, labels));
+        cap = capture(e, () => tape.run(() => softmaxCrossEntropy(logits, labels)));
       } else {
-        const loss = softmaxCrossEntropy(logits, labels);
+        const loss = tape.run(() => softmaxCrossEntropy(logits, labels));
         e.flush();
         cap = capture(e, () => tape.backward(loss));
       }
@@ -69,7 +69,7 @@ export async function softmaxRows(e: Engine, timer: GpuTimer, report: Report, B:
 export async function sgdRow(e: Engine, timer: GpuTimer, report: Report, arch: ArchName | Arch, classes: number, reps: number,
   tol = 1e-6): Promise<Row> {
   const model = new Model(e, arch, { classes, seed: 5 });
-  const opt = new SGD(model.params, { lr: 0.01, momentum: 0.9, weightDecay: 0.0005 });
+  const opt = new SGD(model.params, { momentum: 0.9, weightDecay: 0.0005 });
   const archName = typeof arch === 'string' ? arch : arch.name;
   try {
     const grads = model.params.map((p, i) => random(p.size, 50 + i));
@@ -78,7 +78,7 @@ export async function sgdRow(e: Engine, timer: GpuTimer, report: Report, arch: A
     const largest = model.params.reduce((a, p) => (p.size > a.size ? p : a));
     const check = [...new Set([model.params[0], largest, model.params[model.params.length - 1]])];
     const before = await Promise.all(check.map((p) => p.read() as Promise<Float32Array>));
-    opt.step();
+    opt.step(0.01);
     for (const [k, p] of check.entries()) {
       const g = grads[model.params.indexOf(p)], w0 = before[k];
       const [w1, v1] = [(await p.read()) as Float32Array, (await opt.velocities[model.params.indexOf(p)].read()) as Float32Array];
@@ -87,7 +87,7 @@ export async function sgdRow(e: Engine, timer: GpuTimer, report: Report, arch: A
       checkClose(`sgd ${archName} ${p.name} v`, idx.map((i) => v1[i]), vRef, tol);
       checkClose(`sgd ${archName} ${p.name} w`, idx.map((i) => w1[i]), idx.map((i, s) => w0[i] + vRef[s]), tol);
     }
-    const cap = capture(e, () => opt.step());
+    const cap = capture(e, () => opt.step(0.01));
     const rep = new Replay(e, cap.dispatches);
     const t = await timer.time(rep, reps, 1);
     rep.dispose();

@@ -1,20 +1,20 @@
 // Training in the page: a fresh `mini` on the training subset with the paper's SGD and the core's
 // loader (shuffled batches, flips, the training set's mean), one step at a time so the page stays
 // live; the loss curve and images/s drawn as it goes; top-1 on the test subset at the end.
-import {
-  BatchLoader, Model, SGD, Tensor, evaluate, inputPreprocessing, record, softmaxCrossEntropy, type Dataset,
-} from 'alexnet-wgsl';
+import { BatchLoader, Model, SGD, Tensor, evaluate, inputPreprocessing, trainStep, type Dataset } from 'alexnet-wgsl';
 import type { Engine } from 'alexnet-wgsl';
 
 export interface TrainView { curve: HTMLCanvasElement; status: HTMLElement; onKernels(model: Model, step: number): Promise<void> }
 
 export interface TrainRun { losses: number[]; imagesPerSecond: number; testAccuracy: number }
 
+const LR = 0.05;
+
 export async function trainInPage(engine: Engine, train: Dataset, test: Dataset, steps: number, view: TrainView, stop: () => boolean): Promise<TrainRun> {
   const B = 32;
   const model = new Model(engine, 'mini', { classes: train.classes, channels: 1, inputSize: 28, seed: 1 });
   const { scale, mean, std } = await inputPreprocessing(model.arch, train);
-  const opt = new SGD(model.params, { lr: 0.05 });
+  const opt = new SGD(model.params);
   const loader = new BatchLoader(train, { batchSize: B, inputSize: 28, shuffle: true, augment: true, seed: 1, mean, scale, std, dropLast: true });
   const x = new Tensor(engine, [B, 1, 28, 28], 'f32', { name: 'input' }), y = new Tensor(engine, [B], 'i32', { name: 'labels' });
   const losses: number[] = [];
@@ -24,12 +24,9 @@ export async function trainInPage(engine: Engine, train: Dataset, test: Dataset,
     for (let epoch = 0; losses.length < steps && !stop(); epoch++) {
       for await (const batch of loader.epoch(epoch)) {
         x.write(batch.images); y.write(batch.labels);
-        const tape = record(engine);
-        const loss = tape.retain(softmaxCrossEntropy(model.forward(x, { training: true, seed: 1, step: losses.length }), y));
-        tape.backward(loss);
-        opt.step();
-        losses.push((await loss.readF32())[0]);
-        tape.dispose(); opt.zeroGrad();
+        const r = trainStep(model, opt, x, y, { lr: LR, seed: 1, step: losses.length });
+        losses.push((await r.loss.readF32())[0]);
+        r.release();
         ips = (losses.length * B) / ((performance.now() - t0) / 1000);
         drawCurve(view.curve, losses);
         view.status.textContent = `step ${losses.length}/${steps}  loss ${losses[losses.length - 1].toFixed(4)}  ${ips.toFixed(1)} img/s`;

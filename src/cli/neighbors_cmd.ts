@@ -8,7 +8,7 @@ import { evalBatches } from '../data/loader.js';
 import { sampleSize, takeDataset, type Dataset } from '../data/dataset.js';
 import { neighborsFigure, type Img } from '../node/pictures/index.js';
 import type { Model } from '../models/model.js';
-import { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import { archs, type ArchName } from '../models/spec.js';
 
 const flags: FlagSpecs = {

@@ -8,7 +8,7 @@ import { openModel } from '../node/files/checkpoint.js';
 import { prepareImage } from '../node/data/images.js';
 import { softmax } from '../ops/softmax.js';
 import { predictionFigure } from '../node/pictures/index.js';
-import { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import type { ArchName } from '../models/spec.js';
 
 const flags: FlagSpecs = {

@@ -10,8 +10,7 @@ import { AdapterError, DeviceError, DisposedError, LimitError, ShaderError } fro
 import { BufferPool, type PoolCounters } from './buffers.js';
 import { BufferUsage, MapMode } from './usage.js';
 import { PipelineCache, type Kernel, type Overrides } from './pipelines.js';
-import type { Tape } from '../tape.js';
-import type { Tensor } from '../tensor.js';
+import { currentLabel } from './scope.js';
 import { Profiler, type ProfileEntry } from './profiler.js';
 
 export interface EngineOptions {
@@ -38,6 +37,9 @@ export interface EngineInfo {
   limits: Record<string, number>;
   features: string[];
 }
+
+/** What an evaluation scope (tidy) frees: tensors, seen from below them. */
+export interface Disposable { dispose(): void }
 
 /** A scalar parameter packed into a kernel's uniform block: plain numbers are u32/i32. */
 export type Param = number | { f32: number };
@@ -110,13 +112,9 @@ export class Engine {
   private disposed = false;
   private maxPerSubmit: number;
   private memoryLimit: number;
-  /** The tape ops record onto (set by record(), cleared by tape.dispose()). */
-  tape?: Tape;
-  /** What the ops being encoded belong to (a layer name); profiles group dispatches by it. */
-  label = '';
   private profiler?: Profiler;
   /** Open evaluation scopes (tidy), innermost last: tensors created meanwhile are registered there. */
-  private scopes: Set<Tensor>[] = [];
+  private scopes: Set<Disposable>[] = [];
   /** Submits so far (a step should need one or a few). */
   submits = 0;
   /** Dispatches encoded so far. */
@@ -183,7 +181,7 @@ export class Engine {
   }
 
   /** Called by every new tensor: the innermost open scope (tidy) will dispose it unless it is kept. */
-  track(t: Tensor): void {
+  track(t: Disposable): void {
     this.scopes[this.scopes.length - 1]?.add(t);
   }
 
@@ -192,7 +190,7 @@ export class Engine {
     this.scopes.push(new Set());
   }
 
-  closeScope(): Set<Tensor> {
+  closeScope(): Set<Disposable> {
     return this.scopes.pop() ?? new Set();
   }
 
@@ -261,7 +259,7 @@ export class Engine {
   private timedPass(kernel: string): GPUComputePassEncoder {
     this.endPass();
     if (this.profiler!.full) this.flush();
-    const timestampWrites = this.profiler!.next(kernel, this.label);
+    const timestampWrites = this.profiler!.next(kernel, currentLabel());
     this.pass = this.beginBatch().beginComputePass({ timestampWrites });
     return this.pass;
   }

@@ -7,7 +7,7 @@ import { BufferUsage, MapMode } from './usage.js';
 export interface ProfileEntry {
   /** Kernel that ran (e.g. conv2d_fwd). */
   kernel: string;
-  /** What it belonged to, from engine.label when it was encoded (e.g. 'conv2', 'conv2 backward'). */
+  /** What it belonged to: the scope it was encoded in (e.g. 'conv2', 'conv2 backward'). */
   label: string;
   ms: number;
 }

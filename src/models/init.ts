@@ -3,8 +3,8 @@
 // seeded Rng, so the same seed gives the same net on every run and machine.
 import { ShapeError, fmtShape } from '../errors.js';
 import type { Engine } from '../gpu/engine.js';
-import { parameter } from '../ops/create.js';
-import type { Tensor } from '../tensor.js';
+import { parameter } from '../tensor/create.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/rng.js';
 import type { Init } from './spec.js';
 

@@ -1,10 +1,10 @@
 // A network built from a layer table (spec.ts): parameters with PyTorch names and layouts
 // (OIHW conv weights, [out, in] linear weights, fc6 flattened in C,H,W order), the forward pass
-// recorded on the active tape, shape inference, and loading/saving of weights.
+// recorded on the tape of the run in progress, shape inference, and loading/saving of weights.
 import { ShapeError, fmtShape } from '../errors.js';
 import type { Engine } from '../gpu/engine.js';
 import { Rng, hashSeed } from '../util/rng.js';
-import { parameter } from '../ops/create.js';
+import { parameter } from '../tensor/create.js';
 import { fanIn, fillInit } from './init.js';
 import { readParameters, writeParameters, type NamedValues } from './params.js';
 import { conv2d } from '../ops/conv2d.js';
@@ -13,8 +13,10 @@ import { dropout } from '../ops/dropout.js';
 import { lrn } from '../ops/lrn.js';
 import { maxPool2d, adaptiveAvgPool2d } from '../ops/pool.js';
 import { flatten } from '../ops/shape.js';
-import { numel, type Tensor } from '../tensor.js';
+import { numel, type Tensor } from '../tensor/tensor.js';
 import { archOf, type Arch, type Layer } from './spec.js';
+import { scope } from '../gpu/scope.js';
+import { isRecording } from '../tape.js';
 
 export interface ModelOptions {
   classes: number;
@@ -122,36 +124,38 @@ export class Model {
     return this.params.reduce((n, p) => n + p.size, 0);
   }
 
-  /** x [N, C, S, S] → logits [N, classes] (or the named feature with `until`). */
+  /** x [N, C, S, S] → logits [N, classes] (or the named feature with `until`); recorded inside a tape.run(). */
   forward(x: Tensor, opts: ForwardOptions): Tensor {
     const want = [-1, this.channels, this.inputSize, this.inputSize];
     if (x.shape.length !== 4 || x.shape[1] !== want[1] || x.shape[2] !== want[2] || x.shape[3] !== want[3]) {
       throw new ShapeError(`model ${this.arch.name}: input has shape ${fmtShape(x.shape)}, expected [N,${want.slice(1).join(',')}]`);
     }
+    // without a tape nothing else refers to an intermediate: it is freed once consumed
+    const training = isRecording(this.engine);
     let h = x;
     for (let i = 0; i < this.arch.layers.length; i++) {
       const l = this.arch.layers[i];
-      const p = this.layerParams[i];
       const prev = h;
-      this.engine.label = this.layerInfo[i].label;
-      switch (l.kind) {
-        case 'conv': h = conv2d(h, p![0], p![1], { stride: l.stride, padding: l.pad, groups: l.groups, relu: l.relu }); break;
-        case 'lrn': h = lrn(h, { size: l.size, alpha: l.alpha, beta: l.beta, k: l.k }); break;
-        case 'maxpool': h = maxPool2d(h, { kernel: l.kernel, stride: l.stride }); break;
-        case 'adaptiveavgpool': h = adaptiveAvgPool2d(h, [l.size, l.size]); break;
-        // inference hands the storage over instead of viewing it, so it is freed with the result
-        case 'flatten': h = this.engine.tape || h === x ? flatten(h) : h.moveTo([h.shape[0], h.size / h.shape[0]]); break;
-        case 'dropout':
-          h = dropout(h, this.dropoutP, { seed: hashSeed(opts.seed ?? 0, i), step: opts.step ?? 0, training: opts.training });
-          break;
-        case 'linear': h = linear(h, p![0], p![1], { relu: l.relu }); break;
-      }
-      // without a tape nothing else refers to an intermediate: free it once consumed
-      if (!this.engine.tape && prev !== x && prev !== h) prev.dispose();
+      h = scope(this.layerInfo[i].label, () => this.layer(i, h, x, training, opts));
+      if (!training && prev !== x && prev !== h) prev.dispose();
       if (l.kind === 'linear' && l.feature !== undefined && l.feature === opts.until) break;
     }
-    this.engine.label = '';
     return h;
+  }
+
+  /** Layer i on h (x: the model's input, which is never freed). */
+  private layer(i: number, h: Tensor, x: Tensor, recording: boolean, opts: ForwardOptions): Tensor {
+    const l = this.arch.layers[i], p = this.layerParams[i];
+    switch (l.kind) {
+      case 'conv': return conv2d(h, p![0], p![1], { stride: l.stride, padding: l.pad, groups: l.groups, relu: l.relu });
+      case 'lrn': return lrn(h, { size: l.size, alpha: l.alpha, beta: l.beta, k: l.k });
+      case 'maxpool': return maxPool2d(h, { kernel: l.kernel, stride: l.stride });
+      case 'adaptiveavgpool': return adaptiveAvgPool2d(h, [l.size, l.size]);
+      // inference hands the storage over instead of viewing it, so it is freed with the result
+      case 'flatten': return recording || h === x ? flatten(h) : h.moveTo([h.shape[0], h.size / h.shape[0]]);
+      case 'dropout': return dropout(h, this.dropoutP, { seed: hashSeed(opts.seed ?? 0, i), step: opts.step ?? 0, training: opts.training });
+      case 'linear': return linear(h, p![0], p![1], { relu: l.relu });
+    }
   }
 
   /** Host copy of every parameter, by PyTorch name. */

@@ -3,7 +3,7 @@
 // same two functions, so a hand-built net and a layer-table net save and load alike.
 import { FormatError, ShapeError, fmtShape } from '../errors.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor, type Safetensors } from '../formats/safetensors.js';
-import type { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 
 export type NamedValues = Map<string, { shape: readonly number[]; data: ArrayLike<number> }>;
 

@@ -5,7 +5,8 @@ import { ceilDiv, grid1d } from '../gpu/grid.js';
 import type { Kernel } from '../gpu/pipelines.js';
 import actFwdWgsl from '../../kernels/act_fwd.wgsl';
 import actBwdWgsl from '../../kernels/act_bwd.wgsl';
-import { Tensor, expectDType } from '../tensor.js';
+import { Tensor, expectDType } from '../tensor/tensor.js';
+import { recordOp } from '../tape.js';
 
 const actFwd: Kernel = { name: 'act_fwd', code: actFwdWgsl };
 const actBwd: Kernel = { name: 'act_bwd', code: actBwdWgsl };
@@ -42,7 +43,7 @@ export function activationBackward(y: Tensor, dy: Tensor, kind: Activation): Ten
 /** y = act(x), recorded on the active tape. Any shape. */
 export function activation(x: Tensor, kind: Activation): Tensor {
   const y = actForward(x, kind);
-  x.engine.tape?.record({ op: kind, inputs: [x], output: y, backward: (dy) => [activationBackward(y, dy, kind)] });
+  recordOp({ op: kind, inputs: [x], output: y, backward: (dy) => [activationBackward(y, dy, kind)] });
   return y;
 }
 

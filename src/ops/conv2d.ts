@@ -5,14 +5,15 @@
 import { LimitError, ShapeError, fmtShape } from '../errors.js';
 import type { Engine } from '../gpu/engine.js';
 import type { Kernel } from '../gpu/pipelines.js';
-import { Tensor, expectDType, expectShape } from '../tensor.js';
+import { Tensor, expectDType, expectShape } from '../tensor/tensor.js';
 import { activationBackward } from './activation.js';
-import { fill } from './elementwise.js';
+import { fill } from '../tensor/elementwise.js';
 import { colSum } from './linear.js';
 import fwdWgsl from '../../kernels/conv2d_fwd.wgsl';
 import bwdDataWgsl from '../../kernels/conv2d_bwd_data.wgsl';
 import bwdFilterWgsl from '../../kernels/conv2d_bwd_filter.wgsl';
 import biasGradWgsl from '../../kernels/conv2d_bias_grad.wgsl';
+import { recordOp } from '../tape.js';
 
 const fwdKernel: Kernel = { name: 'conv2d_fwd', code: fwdWgsl };
 const bwdDataKernel: Kernel = { name: 'conv2d_bwd_data', code: bwdDataWgsl };
@@ -266,7 +267,7 @@ export function conv2dBiasGrad(dy: Tensor): Tensor {
  */
 export function conv2d(x: Tensor, w: Tensor, b: Tensor | undefined, opts: Conv2dOptions = {}): Tensor {
   const y = conv2dForward(x, w, b, opts);
-  x.engine.tape?.record({
+  recordOp({
     op: 'conv2d', inputs: b ? [x, w, b] : [x, w], output: y,
     backward: (dy) => {
       const d = opts.relu ? activationBackward(y, dy, 'relu') : dy;

@@ -8,7 +8,8 @@ import { AlexnetError } from '../errors.js';
 import { f32 } from '../gpu/engine.js';
 import { ceilDiv, grid1d } from '../gpu/grid.js';
 import type { Kernel } from '../gpu/pipelines.js';
-import { Tensor, expectDType } from '../tensor.js';
+import { Tensor, expectDType } from '../tensor/tensor.js';
+import { recordOp } from '../tape.js';
 
 const dropoutKernel: Kernel = { name: 'dropout', code: dropoutWgsl };
 
@@ -46,6 +47,6 @@ export function dropout(x: Tensor, p: number, opts: DropoutOptions): Tensor {
   expectDType('dropout', 'x', x, 'f32');
   if (!opts.training || p === 0) return x;
   const y = applyMask(x, p, opts.seed, opts.step);
-  x.engine.tape?.record({ op: 'dropout', inputs: [x], output: y, backward: (dy) => [applyMask(dy, p, opts.seed, opts.step)] });
+  recordOp({ op: 'dropout', inputs: [x], output: y, backward: (dy) => [applyMask(dy, p, opts.seed, opts.step)] });
   return y;
 }

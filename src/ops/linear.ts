@@ -15,8 +15,9 @@ import { LimitError, ShapeError, fmtShape } from '../errors.js';
 import { f32 } from '../gpu/engine.js';
 import { ceilDiv } from '../gpu/grid.js';
 import type { Kernel } from '../gpu/pipelines.js';
-import { Tensor, expectDType } from '../tensor.js';
+import { Tensor, expectDType } from '../tensor/tensor.js';
 import { activationBackward } from './activation.js';
+import { recordOp } from '../tape.js';
 
 const TM = 8, TN = 16; // register tile of gemm.wgsl
 const gemmKernel: Kernel = { name: 'gemm', code: gemmWgsl };
@@ -147,7 +148,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   checkFits('matmul', 'b', b.shape, b);
   checkFits('matmul', 'the product', [M, N], a);
   const c = matmulRaw(a, b, transA, transB);
-  a.engine.tape?.record({
+  recordOp({
     op: 'matmul', inputs: [a, b], output: c,
     // d op(A) = dC·op(B)ᵀ and d op(B) = op(A)ᵀ·dC, each written so the result comes out stored like A / B
     backward: (dc) => [
@@ -219,7 +220,7 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor, opts: LinearOptions = {
   checkFits('linear', 'y', [x.shape[0], w.shape[0]], x);
   const relu = !!opts.relu;
   const y = linearForward(x, w, b, relu);
-  x.engine.tape?.record({
+  recordOp({
     op: relu ? 'linear_relu' : 'linear', inputs: b ? [x, w, b] : [x, w], output: y,
     backward: (dy) => {
       const dz = relu ? activationBackward(y, dy, 'relu') : dy;

@@ -12,9 +12,10 @@ import { ShapeError, fmtShape } from '../errors.js';
 import { f32 } from '../gpu/engine.js';
 import { ceilDiv, grid1d } from '../gpu/grid.js';
 import type { Kernel } from '../gpu/pipelines.js';
-import { Tensor, expectDType, expectShape } from '../tensor.js';
+import { Tensor, expectDType, expectShape } from '../tensor/tensor.js';
 import lrnFwdWgsl from '../../kernels/lrn_fwd.wgsl';
 import lrnBwdWgsl from '../../kernels/lrn_bwd.wgsl';
+import { recordOp } from '../tape.js';
 
 const lrnFwd: Kernel = { name: 'lrn_fwd', code: lrnFwdWgsl };
 const lrnBwd: Kernel = { name: 'lrn_bwd', code: lrnBwdWgsl };
@@ -67,7 +68,7 @@ export function lrn(x: Tensor, opts: LrnOptions = PAPER_LRN): Tensor {
   check('lrn', x, opts);
   const y = new Tensor(x.engine, x.shape, 'f32', { name: 'lrn' });
   dispatchImages(lrnFwd, x, opts, [x, y]);
-  x.engine.tape?.record({ op: 'lrn', inputs: [x], output: y, backward: (dy) => [lrnBackward(x, dy, opts)] });
+  recordOp({ op: 'lrn', inputs: [x], output: y, backward: (dy) => [lrnBackward(x, dy, opts)] });
   return y;
 }
 

@@ -10,11 +10,12 @@ import { LimitError, ShapeError, fmtShape } from '../errors.js';
 import type { Engine } from '../gpu/engine.js';
 import { ceilDiv, grid1d } from '../gpu/grid.js';
 import type { Kernel } from '../gpu/pipelines.js';
-import { Tensor, expectDType, expectShape } from '../tensor.js';
+import { Tensor, expectDType, expectShape } from '../tensor/tensor.js';
 import maxpoolFwdWgsl from '../../kernels/maxpool_fwd.wgsl';
 import maxpoolBwdWgsl from '../../kernels/maxpool_bwd.wgsl';
 import avgpoolFwdWgsl from '../../kernels/avgpool_fwd.wgsl';
 import avgpoolBwdWgsl from '../../kernels/avgpool_bwd.wgsl';
+import { recordOp } from '../tape.js';
 
 const maxpoolFwd: Kernel = { name: 'maxpool_fwd', code: maxpoolFwdWgsl };
 const maxpoolBwd: Kernel = { name: 'maxpool_bwd', code: maxpoolBwdWgsl };
@@ -123,10 +124,7 @@ function dispatchPlanes(kernel: Kernel, flags: Record<string, number>, g: Geomet
  */
 export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
   const { y, argmax } = maxPool2dForward(x, opts);
-  const tape = x.engine.tape;
-  if (tape) {
-    tape.record({ op: 'maxpool2d', inputs: [x], output: y, saved: [argmax], backward: (dy) => [maxPool2dBackward(dy, argmax, x.shape, opts)] });
-  } else argmax.dispose();
+  recordOp({ op: 'maxpool2d', inputs: [x], output: y, saved: [argmax], backward: (dy) => [maxPool2dBackward(dy, argmax, x.shape, opts)] });
   return y;
 }
 
@@ -195,7 +193,7 @@ const avgOverrides = (opts: AvgPool2dOptions) => ({ ADAPTIVE: 0, INCLUDE_PAD: op
 export function avgPool2d(x: Tensor, opts: AvgPool2dOptions): Tensor {
   const g = geometry('avgPool2d', x.shape, opts);
   const y = avgForward('avgPool2d', x, g, avgOverrides(opts));
-  x.engine.tape?.record({ op: 'avgpool2d', inputs: [x], output: y, backward: (dy) => [avgPool2dBackward(dy, x.shape, opts)] });
+  recordOp({ op: 'avgpool2d', inputs: [x], output: y, backward: (dy) => [avgPool2dBackward(dy, x.shape, opts)] });
   return y;
 }
 
@@ -213,7 +211,7 @@ export function adaptiveAvgPool2d(x: Tensor, size: Pair): Tensor {
   const g = adaptiveGeometry('adaptiveAvgPool2d', x.shape, size);
   if (g.H === g.OH && g.W === g.OW) return x;
   const y = avgForward('adaptiveAvgPool2d', x, g, { ADAPTIVE: 1, INCLUDE_PAD: 1 });
-  x.engine.tape?.record({ op: 'adaptiveavgpool2d', inputs: [x], output: y, backward: (dy) => [adaptiveAvgPool2dBackward(dy, x.shape)] });
+  recordOp({ op: 'adaptiveavgpool2d', inputs: [x], output: y, backward: (dy) => [adaptiveAvgPool2dBackward(dy, x.shape)] });
   return y;
 }
 

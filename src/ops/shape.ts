@@ -1,12 +1,13 @@
 // Shape-only ops: flatten/reshape as views of the same storage, recorded on the tape so the
 // gradient flows back with the input's shape. No kernel runs.
 import { ShapeError, fmtShape } from '../errors.js';
-import type { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { recordOp } from '../tape.js';
 
 /** A view of `x` with another shape (−1 infers one dimension). */
 export function reshape(x: Tensor, shape: readonly number[], op = 'reshape'): Tensor {
   const y = x.reshape(shape, op);
-  x.engine.tape?.record({ op: 'reshape', inputs: [x], output: y, backward: (dy) => [dy.moveTo(x.shape)] });
+  recordOp({ op: 'reshape', inputs: [x], output: y, backward: (dy) => [dy.moveTo(x.shape)] });
   return y;
 }
 

@@ -15,8 +15,9 @@ import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import { f32 } from '../gpu/engine.js';
 import { ceilDiv, grid1d } from '../gpu/grid.js';
 import type { Kernel } from '../gpu/pipelines.js';
-import { Tensor, expectDType } from '../tensor.js';
+import { Tensor, expectDType } from '../tensor/tensor.js';
 import { colSum } from './linear.js';
+import { recordOp } from '../tape.js';
 
 const xentKernel: Kernel = { name: 'softmax_xent', code: xentWgsl };
 const xentBwdKernel: Kernel = { name: 'softmax_xent_bwd', code: xentBwdWgsl };
@@ -53,19 +54,17 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
   });
   colSum(rowloss, loss, 1 / B);
   rowloss.dispose(); // reusable once this batch is submitted
-  if (e.tape) {
-    e.tape.record({
-      op: 'softmax_xent', inputs: [logits], output: loss, saved: [dlogits],
-      backward: (dloss) => {
-        const dx = new Tensor(e, [B, K], 'f32', { name: 'dlogits' });
-        e.dispatch({
-          kernel: xentBwdKernel, params: [dx.size], buffers: [dlogits.binding(), dloss.binding(), dx.binding()],
-          workgroups: grid1d(ceilDiv(dx.size, 256)),
-        });
-        return [dx];
-      },
-    });
-  } else dlogits.dispose();
+  recordOp({
+    op: 'softmax_xent', inputs: [logits], output: loss, saved: [dlogits],
+    backward: (dloss) => {
+      const dx = new Tensor(e, [B, K], 'f32', { name: 'dlogits' });
+      e.dispatch({
+        kernel: xentBwdKernel, params: [dx.size], buffers: [dlogits.binding(), dloss.binding(), dx.binding()],
+        workgroups: grid1d(ceilDiv(dx.size, 256)),
+      });
+      return [dx];
+    },
+  });
   return loss;
 }
 

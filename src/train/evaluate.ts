@@ -4,7 +4,7 @@ import { takeDataset, type Dataset } from '../data/dataset.js';
 import { evalBatches } from '../data/loader.js';
 import type { Model } from '../models/model.js';
 import { softmax } from '../ops/softmax.js';
-import { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import { topkHits } from './metrics.js';
 
 export interface EvalResult { top1Error: number; top5Error: number; samples: number }

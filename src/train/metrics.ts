@@ -3,7 +3,7 @@
 // argmax and topk return it first, and a labelled class tied with a lower one counts as ranked
 // below it, so a constant output is never "lucky".
 import { ShapeError, fmtShape } from '../errors.js';
-import type { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 
 function rows(scores: ArrayLike<number>, classes: number, op: string): number {
   if (!Number.isInteger(classes) || classes < 1 || scores.length % classes !== 0) {

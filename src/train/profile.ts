@@ -4,9 +4,8 @@ import type { Engine } from '../gpu/engine.js';
 import { Model } from '../models/model.js';
 import type { Arch, ArchName } from '../models/spec.js';
 import { SGD } from '../optim.js';
-import { softmaxCrossEntropy } from '../ops/softmax.js';
-import { record } from '../tape.js';
-import { Tensor } from '../tensor.js';
+import { trainStep } from './step.js';
+import { Tensor } from '../tensor/tensor.js';
 
 export interface ProfileRow { label: string; ms: number; share: number; dispatches: number; gflops?: number; kernels: string[] }
 export interface StepProfile { rows: ProfileRow[]; gpuMs: number; wallMs: number; imagesPerSecond: number; dispatches: number }
@@ -19,15 +18,9 @@ export async function profileStep(engine: Engine, arch: ArchName | Arch, batch: 
   const y = new Tensor(engine, [batch], 'i32').write(Int32Array.from({ length: batch }, (_, i) => i % classes));
   const opt = new SGD(model.params);
   const step = async (k: number) => {
-    const tape = record(engine);
-    const logits = model.forward(x, { training: true, seed: 1, step: k });
-    engine.label = 'loss';
-    const loss = tape.retain(softmaxCrossEntropy(logits, y));
-    engine.label = '';
-    tape.backward(loss);
-    opt.step();
-    await loss.read();
-    tape.dispose(); opt.zeroGrad();
+    const r = trainStep(model, opt, x, y, { lr: 0.01, seed: 1, step: k });
+    await r.loss.read();
+    r.release();
   };
   try {
     for (let k = 0; k < warmup; k++) await step(k);

@@ -1,7 +1,7 @@
 // Crash-safe file replacement: write a sibling temp file, fsync it, rename it over the target and
 // fsync the directory, so a reader (or a resumed run) sees the old file or the new one, never a torn mix;
 // the temp file a killed writer leaves behind is removed by the next run (removeStaleTemps).
-import { open, readdir, rename, unlink } from 'node:fs/promises';
+import { appendFile, open, readdir, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { AlexnetError } from '../../errors.js';
@@ -21,14 +21,15 @@ export interface WriteHandle {
   close(): Promise<void>;
 }
 
-/** File-system calls atomicWrite makes; tests substitute failing ones (ENOSPC, EIO) here. */
+/** File-system calls of the run's writes (atomicWrite, metrics appends); tests substitute failing ones (ENOSPC, EIO) here. */
 export interface AtomicFs {
   open(path: string, flags: string, mode?: number): Promise<WriteHandle>;
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
+  appendFile(path: string, data: string): Promise<void>;
 }
 
-export const nodeFs: AtomicFs = { open: (p, f, m) => open(p, f, m), rename, unlink };
+export const nodeFs: AtomicFs = { open: (p, f, m) => open(p, f, m), rename, unlink, appendFile: (p, d) => appendFile(p, d) };
 
 // Slices keep each write() call well below node's 2 GiB per-call limit and bound kernel copies.
 const SLICE = 64 * 1024 * 1024;

@@ -8,7 +8,7 @@ import type { SGD } from '../../optim.js';
 import { checkpointContents, parseCheckpoint, weightsOnly, type Checkpoint, type ModelMeta, type RunState } from '../../checkpoint/checkpoint.js';
 import { loadModel } from '../../checkpoint/load_model.js';
 import { decodeParameters, parameterTensors } from '../../models/params.js';
-import type { Tensor } from '../../tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import type { AtomicFs } from './atomic.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
 

@@ -1,7 +1,7 @@
 // Creating tensors: from host data, zeros, uninitialised, and trainable parameters.
 import { ShapeError, fmtShape } from '../errors.js';
 import type { Engine } from '../gpu/engine.js';
-import { Tensor, hostArray, numel, type DType } from '../tensor.js';
+import { Tensor, hostArray, numel, type DType } from './tensor.js';
 import { fill } from './elementwise.js';
 
 /** Upload host data as a tensor of `shape`; every value must fit the dtype (checked before anything is allocated). */

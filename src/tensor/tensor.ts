@@ -1,8 +1,8 @@
 // Tensors: a shape, a dtype and a pooled GPU buffer (row-major, NCHW for images). A tensor owns its
 // buffer unless it is a view (reshape) of another. Tensors larger than one storage binding
 // (lavapipe: 128 MiB) are bound in chunks by the ops that accept them (see chunks()).
-import { DisposedError, ShapeError, ValueError, fmtShape } from './errors.js';
-import type { Engine } from './gpu/engine.js';
+import { DisposedError, ShapeError, ValueError, fmtShape } from '../errors.js';
+import type { Engine } from '../gpu/engine.js';
 
 export type DType = 'f32' | 'u32' | 'i32';
 export type HostArray = Float32Array | Uint32Array | Int32Array;

@@ -6,7 +6,7 @@ import { ceilDiv, grid1d } from '../gpu/grid.js';
 import type { Kernel } from '../gpu/pipelines.js';
 import fillWgsl from '../../kernels/fill.wgsl';
 import axpyWgsl from '../../kernels/axpy.wgsl';
-import { expectDType, type Tensor } from '../tensor.js';
+import { expectDType, type Tensor } from './tensor.js';
 
 const fillKernel: Kernel = { name: 'fill', code: fillWgsl };
 const axpyKernel: Kernel = { name: 'axpy', code: axpyWgsl };

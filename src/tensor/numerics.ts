@@ -1,13 +1,13 @@
 // Numerics monitor: flags NaN/Inf in tensors on the GPU (one tiny kernel per tensor, one small
 // read per step) and names the first watched tensor that went bad, in the order they were watched.
-// The trainer watches the input, the loss and every gradient each step; setCheckNumerics() makes
-// the tape also watch every op's output and every gradient it produces (debugging, --check-numerics).
-import type { Engine } from './gpu/engine.js';
-import { ceilDiv, grid1d } from './gpu/grid.js';
-import type { Kernel } from './gpu/pipelines.js';
-import { fill } from './ops/elementwise.js';
+// The trainer watches the input, the loss and every gradient each step; a tape given the monitor
+// also watches every op's output and every gradient it produces (debugging, --check-numerics).
+import type { Engine } from '../gpu/engine.js';
+import { ceilDiv, grid1d } from '../gpu/grid.js';
+import type { Kernel } from '../gpu/pipelines.js';
+import { fill } from './elementwise.js';
 import { Tensor } from './tensor.js';
-import nonfiniteWgsl from '../kernels/nonfinite.wgsl';
+import nonfiniteWgsl from '../../kernels/nonfinite.wgsl';
 
 const kernel: Kernel = { name: 'nonfinite', code: nonfiniteWgsl };
 
@@ -70,21 +70,7 @@ export class NumericsMonitor {
   dispose(): void {
     this.flags.dispose();
     this.labels = [];
-    if (monitors.get(this.engine) === this) monitors.delete(this.engine);
   }
-}
-
-// Kept outside the Engine so that the check costs nothing when off: a tape looks it up once.
-const monitors = new WeakMap<Engine, NumericsMonitor>();
-
-/** Make every tape of `engine` watch each op's output and each gradient (undefined: stop). */
-export function setCheckNumerics(engine: Engine, monitor: NumericsMonitor | undefined): void {
-  if (monitor) monitors.set(engine, monitor); else monitors.delete(engine);
-}
-
-/** The monitor tapes of `engine` report to, if checking is on. */
-export function checkNumericsOf(engine: Engine): NumericsMonitor | undefined {
-  return monitors.get(engine);
 }
 
 /** First non-finite value of a host array: its index and value, or undefined. */
