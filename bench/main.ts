@@ -32,15 +32,36 @@ import { join, resolve } from 'node:path';
 import { createEngine } from '../src/node/dawn.js';
 import { GpuTimer } from './lib/gpu_timer.js';
 import { copyRoofs, fmaName, fmaRoofs, FMA_VARIANTS, type RoofResult } from './lib/roofs.js';
-import { fmt, jsonEntry, mdHeader, mdLine, median, parseArgs, rate, Report, selected, SYSTEM, type Roofs, type Row } from './lib/common.js';
-import { CONV_LAYERS, convFlops, convRows } from './lib/conv_rows.js';
+import {
+  fmt,
+  jsonEntry,
+  mdHeader,
+  mdLine,
+  median,
+  parseArgs,
+  rate,
+  Report,
+  selected,
+  SYSTEM,
+  type Roofs,
+  type Row,
+} from './lib/common.js';
+import { CONV_LAYERS, convRows } from './lib/conv_rows.js';
 import { FC_LAYERS, fcRows, matmulRow } from './lib/fc_rows.js';
 import { POOL_LRN_SPECS, poolLrnRows } from './lib/pool_lrn.js';
 import { sgdRow, softmaxRows } from './lib/misc_rows.js';
 import { e2eArch, type E2eArch, type E2eCase } from './lib/e2e.js';
 import { DEFAULT_PEERS, PEER_JOBS, peersReport, readResults, runPeers, type PeerEntry } from './lib/peers.js';
 
-const { filters, flags } = parseArgs(process.argv.slice(2), ['json', 'md', 'reps', 'e2e-steps', 'peer-timeout', 'peers-src', 'peers-dir']);
+const { filters, flags } = parseArgs(process.argv.slice(2), [
+  'json',
+  'md',
+  'reps',
+  'e2e-steps',
+  'peer-timeout',
+  'peers-src',
+  'peers-dir',
+]);
 const quick = 'quick' in flags;
 const reps = Number(flags.reps ?? (quick ? 3 : 5));
 const batches = quick ? [8] : 'batch128' in flags ? [8, 32, 128] : [8, 32];
@@ -50,23 +71,34 @@ const DAWN_FLAGS = ['disable-dawn-features=timestamp_quantization']; // µs time
 const cmd = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
 const want = (test: string) => selected(test, filters);
 const lines: string[] = [];
-const say = (s: string) => { lines.push(s); console.log(s); };
+const say = (s: string) => {
+  lines.push(s);
+  console.log(s);
+};
 const report = new Report(cmd, say);
 
 // ------------------------------------------------------------------------------------ cases
 const e2eSteps = flags['e2e-steps'] !== undefined ? Number(flags['e2e-steps']) : undefined;
 const steps = (n: number) => e2eSteps ?? n;
-const E2E: Record<E2eArch, E2eCase[]> = quick ? {
-  paper: [],
-  torchvision: [{ arch: 'torchvision', batch: 8, warmup: 1, synthetic: steps(2), loader: steps(1) }],
-  mini: [{ arch: 'mini', batch: 128, warmup: 1, synthetic: steps(3), loader: steps(3) }],
-  small28: [{ arch: 'small28', batch: 128, warmup: 1, synthetic: steps(3), loader: 0 }],
-} : {
-  paper: [{ arch: 'paper', batch: 8, warmup: 1, synthetic: steps(3), loader: steps(2) }, { arch: 'paper', batch: 32, warmup: 1, synthetic: steps(2), loader: steps(1) }],
-  torchvision: [{ arch: 'torchvision', batch: 8, warmup: 1, synthetic: steps(3), loader: steps(2) }, { arch: 'torchvision', batch: 32, warmup: 1, synthetic: steps(2), loader: steps(1) }],
-  mini: [{ arch: 'mini', batch: 128, warmup: 2, synthetic: steps(10), loader: steps(10) }],
-  small28: [{ arch: 'small28', batch: 128, warmup: 2, synthetic: steps(7), loader: 0 }],
-};
+const E2E: Record<E2eArch, E2eCase[]> = quick
+  ? {
+      paper: [],
+      torchvision: [{ arch: 'torchvision', batch: 8, warmup: 1, synthetic: steps(2), loader: steps(1) }],
+      mini: [{ arch: 'mini', batch: 128, warmup: 1, synthetic: steps(3), loader: steps(3) }],
+      small28: [{ arch: 'small28', batch: 128, warmup: 1, synthetic: steps(3), loader: 0 }],
+    }
+  : {
+      paper: [
+        { arch: 'paper', batch: 8, warmup: 1, synthetic: steps(3), loader: steps(2) },
+        { arch: 'paper', batch: 32, warmup: 1, synthetic: steps(2), loader: steps(1) },
+      ],
+      torchvision: [
+        { arch: 'torchvision', batch: 8, warmup: 1, synthetic: steps(3), loader: steps(2) },
+        { arch: 'torchvision', batch: 32, warmup: 1, synthetic: steps(2), loader: steps(1) },
+      ],
+      mini: [{ arch: 'mini', batch: 128, warmup: 2, synthetic: steps(10), loader: steps(10) }],
+      small28: [{ arch: 'small28', batch: 128, warmup: 2, synthetic: steps(7), loader: 0 }],
+    };
 const e2eName = (c: E2eCase, mode: string) => `e2e ${c.arch} b${c.batch} ${mode}`;
 for (const list of Object.values(E2E)) {
   for (const c of list) {
@@ -78,10 +110,14 @@ for (const list of Object.values(E2E)) {
 /** Names of every kernel row this invocation could run (before filtering). */
 function kernelNames(): string[] {
   const names: string[] = [];
-  for (const N of batches) for (const L of CONV_LAYERS) for (const d of ['fwd', 'bwd-data', 'bwd-filter', 'fwd+bwd']) names.push(`${L.name} ${d} b${N}`);
-  for (const N of batches) for (const L of FC_LAYERS) for (const d of ['fwd', 'dx', 'dw']) names.push(`${L.name} ${d} b${N}`);
+  for (const N of batches)
+    for (const L of CONV_LAYERS)
+      for (const d of ['fwd', 'bwd-data', 'bwd-filter', 'fwd+bwd']) names.push(`${L.name} ${d} b${N}`);
+  for (const N of batches)
+    for (const L of FC_LAYERS) for (const d of ['fwd', 'dx', 'dw']) names.push(`${L.name} ${d} b${N}`);
   names.push('matmul 1024x1024x1024');
-  for (const N of batches) for (const s of POOL_LRN_SPECS) for (const d of ['fwd', 'bwd']) names.push(`${s.name} ${d} b${N}`);
+  for (const N of batches)
+    for (const s of POOL_LRN_SPECS) for (const d of ['fwd', 'bwd']) names.push(`${s.name} ${d} b${N}`);
   for (const [B, K] of softmaxCases()) for (const d of ['fwd', 'bwd']) names.push(`softmax-xent ${d} b${B} k${K}`);
   for (const a of sgdCases()) names.push(`sgd ${a}`);
   return names;
@@ -89,16 +125,24 @@ function kernelNames(): string[] {
 const anyKernel = kernelNames().some(want);
 if ('list' in flags) {
   const names = [...(anyKernel ? ['roof fma …', 'roof copy …'] : []), ...kernelNames().filter(want)];
-  for (const list of Object.values(E2E)) for (const c of list) {
-    if (c.synthetic) names.push(e2eName(c, 'synthetic'));
-    if (c.loader) names.push(e2eName(c, 'loader'));
-  }
+  for (const list of Object.values(E2E))
+    for (const c of list) {
+      if (c.synthetic) names.push(e2eName(c, 'synthetic'));
+      if (c.loader) names.push(e2eName(c, 'loader'));
+    }
   console.log(names.join('\n'));
   process.exit(0);
 }
 
 function softmaxCases(): Array<[number, number]> {
-  return quick ? [[32, 1000]] : [[8, 1000], [32, 1000], [128, 1000], [128, 10]];
+  return quick
+    ? [[32, 1000]]
+    : [
+        [8, 1000],
+        [32, 1000],
+        [128, 1000],
+        [128, 10],
+      ];
 }
 function sgdCases(): Array<'paper' | 'torchvision' | 'mini'> {
   return quick ? ['mini'] : ['paper', 'mini'];
@@ -106,16 +150,38 @@ function sgdCases(): Array<'paper' | 'torchvision' | 'mini'> {
 
 // ------------------------------------------------------------------------------------ machine
 function sh(file: string, args: string[]): string {
-  try { return execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return '?'; }
+  try {
+    return execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '?';
+  }
 }
-const cpuModel = (() => { try { return /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '?'; } catch { return '?'; } })();
+const cpuModel = (() => {
+  try {
+    return /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '?';
+  } catch {
+    return '?';
+  }
+})();
 const require = createRequire(import.meta.url);
-const webgpuVersion = (() => { try { return JSON.parse(readFileSync(require.resolve('webgpu/package.json'), 'utf8')).version; } catch { return '?'; } })();
+const webgpuVersion = (() => {
+  try {
+    return JSON.parse(readFileSync(require.resolve('webgpu/package.json'), 'utf8')).version;
+  } catch {
+    return '?';
+  }
+})();
 const machine: Record<string, unknown> = {
-  cpu: cpuModel, nproc: os.cpus().length, memory_gib: +(os.totalmem() / 2 ** 30).toFixed(1), node: process.version,
+  cpu: cpuModel,
+  nproc: os.cpus().length,
+  memory_gib: +(os.totalmem() / 2 ** 30).toFixed(1),
+  node: process.version,
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own ${Version} format
   lavapipe: `mesa-vulkan-drivers ${sh('dpkg-query', ['-W', '-f=${Version}', 'mesa-vulkan-drivers'])}`,
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own ${Version} format
   vulkan_loader: `libvulkan1 ${sh('dpkg-query', ['-W', '-f=${Version}', 'libvulkan1'])}`,
-  webgpu: `webgpu ${webgpuVersion} (Dawn)`, loadavg_start: os.loadavg().map((x) => +x.toFixed(2)),
+  webgpu: `webgpu ${webgpuVersion} (Dawn)`,
+  loadavg_start: os.loadavg().map((x) => +x.toFixed(2)),
 };
 
 // ------------------------------------------------------------------------------------ run
@@ -129,34 +195,52 @@ let finalRoofs: Roofs | undefined;
   timer.waitIdleS = waitIdleS;
   const info = e.info();
   Object.assign(machine, {
-    adapter: `${info.adapter.vendor} ${info.adapter.architecture} — ${info.adapter.description}`, software: info.software,
-    timestamp_query: e.features.has('timestamp-query'), timing: timer.timestamps ? 'GPU timestamps (quantization off)' : 'wall: submit → onSubmittedWorkDone',
+    adapter: `${info.adapter.vendor} ${info.adapter.architecture} — ${info.adapter.description}`,
+    software: info.software,
+    timestamp_query: e.features.has('timestamp-query'),
+    timing: timer.timestamps ? 'GPU timestamps (quantization off)' : 'wall: submit → onSubmittedWorkDone',
     maxStorageBufferBindingSize: info.limits.maxStorageBufferBindingSize,
   });
   say(`# alexnet-wgsl benchmark suite — ${new Date().toISOString()}`);
-  say(`cpu: ${machine.cpu} × ${machine.nproc}, load average ${(machine.loadavg_start as number[]).join(' ')}; node ${machine.node}; ${machine.webgpu}; ${machine.lavapipe}`);
-  say(`adapter: ${machine.adapter}; timing: ${machine.timing}; ${reps} timed runs per kernel row; batches ${batches.join(', ')}${filters.length ? `; filters: ${filters.join(' ')}` : ''}` +
-    `${waitIdleS ? `; waiting ≤ ${waitIdleS} s before each timed run for the CPUs to be ≥ 90% idle` : ''}`);
+  say(
+    `cpu: ${machine.cpu} × ${machine.nproc}, load average ${(machine.loadavg_start as number[]).join(' ')}; node ${machine.node}; ${machine.webgpu}; ${machine.lavapipe}`,
+  );
+  say(
+    `adapter: ${machine.adapter}; timing: ${machine.timing}; ${reps} timed runs per kernel row; batches ${batches.join(', ')}${filters.length ? `; filters: ${filters.join(' ')}` : ''}` +
+      `${waitIdleS ? `; waiting ≤ ${waitIdleS} s before each timed run for the CPUs to be ≥ 90% idle` : ''}`,
+  );
   say(`("others" = share of both CPUs that other processes used during a row's timed runs: the machine is shared)`);
 
   const roofs = async (when: string) => {
-    const variants = [...await fmaRoofs(e, timer, 5), ...await copyRoofs(e, timer, 5)];
+    const variants = [...(await fmaRoofs(e, timer, 5)), ...(await copyRoofs(e, timer, 5))];
     report.section(`Roofs (${when})`);
     for (const r of variants) {
       roofRuns.push(r);
-      report.add({ test: `${r.name} (${when})`, group: 'roof', unit: r.unit, work: r.per, ms: r.ms, timing: timer.timestamps ? 'gpu-timestamp' : 'wall', note: r.note, othersCpu: r.othersCpu });
+      report.add({
+        test: `${r.name} (${when})`,
+        group: 'roof',
+        unit: r.unit,
+        work: r.per,
+        ms: r.ms,
+        timing: timer.timestamps ? 'gpu-timestamp' : 'wall',
+        note: r.note,
+        othersCpu: r.othersCpu,
+      });
     }
     // each variant's rate over all its runs so far; the roof is the best variant
     const best = (unit: string) => {
       const names = [...new Set(roofRuns.filter((r) => r.unit === unit).map((r) => r.name))];
-      return Math.max(...names.map((n) => {
-        const rs = roofRuns.filter((r) => r.name === n);
-        return rate({ unit, work: rs[0].per, ms: rs.flatMap((r) => r.ms) } as Row);
-      }));
+      return Math.max(
+        ...names.map((n) => {
+          const rs = roofRuns.filter((r) => r.name === n);
+          return rate({ unit, work: rs[0].per, ms: rs.flatMap((r) => r.ms) } as Row);
+        }),
+      );
     };
     const probe = roofRuns.filter((r) => r.name === fmaName(FMA_VARIANTS[0]));
     report.roofs = {
-      fma: best('GFLOP/s'), copy: best('GB/s'),
+      fma: best('GFLOP/s'),
+      copy: best('GB/s'),
       fmaProbe: rate({ unit: 'GFLOP/s', work: probe[0].per, ms: probe.flatMap((r) => r.ms) } as Row),
     };
   };
@@ -164,11 +248,15 @@ let finalRoofs: Roofs | undefined;
     if (!anyKernel) say('no kernel row selected: roofs not measured');
     else {
       await roofs('start');
-      say(`(% of roof below: FMA ${fmt(report.roofs!.fma)} GFLOP/s (best variant; the probe's 8×vec4 kernel ${fmt(report.roofs!.fmaProbe!)}), copy ${fmt(report.roofs!.copy)} GB/s; ` +
-        'the JSON, markdown and targets use each variant\'s median over the start and end runs)');
+      say(
+        `(% of roof below: FMA ${fmt(report.roofs!.fma)} GFLOP/s (best variant; the probe's 8×vec4 kernel ${fmt(report.roofs!.fmaProbe!)}), copy ${fmt(report.roofs!.copy)} GB/s; ` +
+          "the JSON, markdown and targets use each variant's median over the start and end runs)",
+      );
 
       report.section('Convolutions (GFLOP/s = 2·N·O·OH·OW·C/g·K² per direction)');
-      for (const N of batches) for (const L of CONV_LAYERS) await convRows(e, timer, report, L, N, { reps, combinedBatches: 'combined' in flags ? [8] : [] }, want);
+      for (const N of batches)
+        for (const L of CONV_LAYERS)
+          await convRows(e, timer, report, L, N, { reps, combinedBatches: 'combined' in flags ? [8] : [] }, want);
 
       report.section('Fully connected (GFLOP/s = 2·B·in·out)');
       for (const N of batches) for (const L of FC_LAYERS) await fcRows(e, timer, report, L, N, reps, want);
@@ -179,11 +267,14 @@ let finalRoofs: Roofs | undefined;
 
       report.section('Softmax cross-entropy and SGD (GB/s)');
       for (const [B, K] of softmaxCases()) await softmaxRows(e, timer, report, B, K, reps, want);
-      for (const a of sgdCases()) if (want(`sgd ${a}`)) await sgdRow(e, timer, report, a, a === 'mini' ? 10 : 1000, reps);
+      for (const a of sgdCases())
+        if (want(`sgd ${a}`)) await sgdRow(e, timer, report, a, a === 'mini' ? 10 : 1000, reps);
 
       await roofs('end');
       finalRoofs = report.roofs;
-      say(`roofs over both measurements: FMA ${fmt(finalRoofs!.fma)} GFLOP/s (probe kernel ${fmt(finalRoofs!.fmaProbe!)}), copy ${fmt(finalRoofs!.copy)} GB/s`);
+      say(
+        `roofs over both measurements: FMA ${fmt(finalRoofs!.fma)} GFLOP/s (probe kernel ${fmt(finalRoofs!.fmaProbe!)}), copy ${fmt(finalRoofs!.copy)} GB/s`,
+      );
     }
   } finally {
     timer.dispose();
@@ -195,7 +286,12 @@ const e2eCases = Object.entries(E2E).filter(([, cs]) => cs.some((c) => c.synthet
 if (e2eCases.length) {
   report.section('End to end: training step (forward, backward, SGD, loss read), images/s, wall time');
   for (const [arch, cs] of e2eCases) {
-    await e2eArch(report, arch as E2eArch, cs.filter((c) => c.synthetic > 0 || c.loader > 0), { dawnFlags: DAWN_FLAGS, waitIdleS, log: (s) => say(`  ${s}`) });
+    await e2eArch(
+      report,
+      arch as E2eArch,
+      cs.filter((c) => c.synthetic > 0 || c.loader > 0),
+      { dawnFlags: DAWN_FLAGS, waitIdleS, log: (s) => say(`  ${s}`) },
+    );
   }
 }
 machine.loadavg_end = os.loadavg().map((x) => +x.toFixed(2));
@@ -210,16 +306,26 @@ let peerEntries: PeerEntry[] = [];
 let peerReport = '';
 const peersSrc = resolve(flags['peers-src'] ?? join(process.cwd(), '..', 'shared', 'peers'));
 if (peersFlag !== undefined) {
-  const jobs = peersFlag === 'true' ? DEFAULT_PEERS : peersFlag === 'all' ? PEER_JOBS.map((j) => j.key) : peersFlag.split(',');
+  const jobs =
+    peersFlag === 'true' ? DEFAULT_PEERS : peersFlag === 'all' ? PEER_JOBS.map((j) => j.key) : peersFlag.split(',');
   report.section(`Peers (${jobs.join(', ')}), run now, one after the other`);
   const t0 = performance.now();
-  const run = await runPeers({ src: peersSrc, dir: flags['peers-dir'] ?? join(os.tmpdir(), 'alexnet-wgsl-peers'), jobs, timeoutS: Number(flags['peer-timeout'] ?? 900), waitIdleS, log: say });
+  const run = await runPeers({
+    src: peersSrc,
+    dir: flags['peers-dir'] ?? join(os.tmpdir(), 'alexnet-wgsl-peers'),
+    jobs,
+    timeoutS: Number(flags['peer-timeout'] ?? 900),
+    waitIdleS,
+    log: say,
+  });
   peerEntries = run.entries;
   machine.peers_wall_s = Math.round((performance.now() - t0) / 1000);
   peerReport = peersReport(run.dir, aliasEntries());
 }
 // published figures (shared/peers/results) fill in what was not run now, marked as such
-const published = readResults(join(peersSrc, 'results'), true).filter((p) => !peerEntries.some((q) => q.system === p.system && q.test === p.test));
+const published = readResults(join(peersSrc, 'results'), true).filter(
+  (p) => !peerEntries.some((q) => q.system === p.system && q.test === p.test),
+);
 const allPeers = [...peerEntries, ...published];
 
 // ------------------------------------------------------------------------------------ ratios
@@ -228,7 +334,9 @@ const SYSTEMS = ['tfjs-webgpu', 'jax-js-webgpu', 'torch-cpu-refblas', 'torch-cpu
 const ratioRows: string[] = [];
 const aliased = report.rows.filter((r) => r.alias);
 if (aliased.length) {
-  report.section('Ours / theirs (throughput ratio; > 1 = we are faster; * = published figure, not this run; [n%] = CPU share other processes took meanwhile)');
+  report.section(
+    'Ours / theirs (throughput ratio; > 1 = we are faster; * = published figure, not this run; [n%] = CPU share other processes took meanwhile)',
+  );
   const head = `${'test'.padEnd(24)} ${'ours'.padStart(14)}  ${SYSTEMS.map((s) => s.padStart(28)).join(' ')}`;
   say(head);
   ratioRows.push(`| test | ours | ${SYSTEMS.join(' | ')} |`, `|---|---|${SYSTEMS.map(() => '---').join('|')}|`);
@@ -249,8 +357,11 @@ if (aliased.length) {
 const targets: string[] = [];
 {
   const vs = (alias: string, sys: string) => {
-    const r = aliased.find((x) => x.alias === alias), p = allPeers.find((q) => q.system === sys && q.test === alias);
-    return r && p ? { ours: rate(r), theirs: peerRate(p), ratio: rate(r) / peerRate(p), published: !!p.published } : undefined;
+    const r = aliased.find((x) => x.alias === alias),
+      p = allPeers.find((q) => q.system === sys && q.test === alias);
+    return r && p
+      ? { ours: rate(r), theirs: peerRate(p), ratio: rate(r) / peerRate(p), published: !!p.published }
+      : undefined;
   };
   const verdict = (ok: boolean | undefined) => (ok === undefined ? 'NOT MEASURED' : ok ? 'MET' : 'NOT MET');
   const star = (x?: { published: boolean }) => (x?.published ? '*' : '');
@@ -258,45 +369,83 @@ const targets: string[] = [];
   const layers = ['conv1', 'conv2', 'conv3', 'conv4', 'conv5', 'conv2g'];
   const tf = layers.map((l) => [l, vs(`${l} fwd+bwd`, 'tfjs-webgpu')] as const);
   const jx = ['conv2', 'conv2g'].map((l) => [l, vs(`${l} fwd+bwd`, 'jax-js-webgpu')] as const);
-  const allOf = (xs: ReadonlyArray<readonly [string, ReturnType<typeof vs>]>, k: number) => (xs.some(([, v]) => !v) ? undefined : xs.every(([, v]) => v!.ratio >= k));
-  targets.push(`conv fwd+bwd ≥ 4× TF.js-WebGPU (batch 8): ${verdict(allOf(tf, 4))} — ${tf.map(([l, v]) => `${l} ${v ? `${v.ratio.toFixed(2)}×${star(v)}` : '-'}`).join(', ')}`);
-  targets.push(`conv fwd+bwd ≥ 2× jax-js (batch 8): ${verdict(allOf(jx, 2))} — ${jx.map(([l, v]) => `${l} ${v ? `${v.ratio.toFixed(2)}×${star(v)}` : '-'}`).join(', ')}`);
+  const allOf = (xs: ReadonlyArray<readonly [string, ReturnType<typeof vs>]>, k: number) =>
+    xs.some(([, v]) => !v) ? undefined : xs.every(([, v]) => v!.ratio >= k);
+  targets.push(
+    `conv fwd+bwd ≥ 4× TF.js-WebGPU (batch 8): ${verdict(allOf(tf, 4))} — ${tf.map(([l, v]) => `${l} ${v ? `${v.ratio.toFixed(2)}×${star(v)}` : '-'}`).join(', ')}`,
+  );
+  targets.push(
+    `conv fwd+bwd ≥ 2× jax-js (batch 8): ${verdict(allOf(jx, 2))} — ${jx.map(([l, v]) => `${l} ${v ? `${v.ratio.toFixed(2)}×${star(v)}` : '-'}`).join(', ')}`,
+  );
   const a32 = vs('alexnet train b32', 'tfjs-webgpu');
-  targets.push(`torchvision training step batch 32 ≥ 5× TF.js-WebGPU: ${verdict(a32 && a32.ratio >= 5)} — ${a32 ? `${fmt(a32.ours)} vs ${fmt(a32.theirs)}${star(a32)} img/s = ${a32.ratio.toFixed(2)}×` : '-'}`);
+  targets.push(
+    `torchvision training step batch 32 ≥ 5× TF.js-WebGPU: ${verdict(a32 && a32.ratio >= 5)} — ${a32 ? `${fmt(a32.ours)} vs ${fmt(a32.theirs)}${star(a32)} img/s = ${a32.ratio.toFixed(2)}×` : '-'}`,
+  );
   const s128 = vs('small28 train b128', 'tfjs-webgpu');
-  targets.push(`28×28 net batch 128 ≥ 10× TF.js-WebGPU: ${verdict(s128 && s128.ratio >= 10)} — ${s128 ? `${fmt(s128.ours)} vs ${fmt(s128.theirs)}${star(s128)} img/s = ${s128.ratio.toFixed(2)}×` : '-'}`);
+  targets.push(
+    `28×28 net batch 128 ≥ 10× TF.js-WebGPU: ${verdict(s128 && s128.ratio >= 10)} — ${s128 ? `${fmt(s128.ours)} vs ${fmt(s128.theirs)}${star(s128)} img/s = ${s128.ratio.toFixed(2)}×` : '-'}`,
+  );
   // 4. heaviest conv kernels: the two layers of each net with the most FLOPs, at the largest batch
   const heavyLayers = ['paper.conv2', 'paper.conv3', 'tv.conv2', 'tv.conv4'];
   const bmax = Math.max(...batches);
-  const heavy = report.rows.filter((r) => r.group === 'conv' && r.timing !== 'derived' && heavyLayers.includes(String(r.extra?.layer)) && r.extra?.batch === bmax);
+  const heavy = report.rows.filter(
+    (r) =>
+      r.group === 'conv' &&
+      r.timing !== 'derived' &&
+      heavyLayers.includes(String(r.extra?.layer)) &&
+      r.extra?.batch === bmax,
+  );
   if (heavy.length && finalRoofs) {
-    const pcts = heavy.map((r) => [r.test, (100 * rate(r)) / finalRoofs!.fma, (100 * rate(r)) / finalRoofs!.fmaProbe!] as const);
-    targets.push(`heaviest conv kernels (paper conv2/conv3, torchvision conv2/conv4, batch ${bmax}) ≥ 50% of the FMA roof (${fmt(finalRoofs.fma)} GFLOP/s): ` +
-      `${verdict(pcts.every(([, p]) => p >= 50))} — ${pcts.map(([t, p]) => `${t.replace(` b${bmax}`, '')} ${p.toFixed(0)}%`).join(', ')}`);
-    targets.push(`  (against the probe's 8×vec4 FMA kernel, ${fmt(finalRoofs.fmaProbe!)} GFLOP/s, instead: ${verdict(pcts.every(([, , p]) => p >= 50))} — ` +
-      `${pcts.map(([t, , p]) => `${t.replace(` b${bmax}`, '')} ${p.toFixed(0)}%`).join(', ')})`);
+    const pcts = heavy.map(
+      (r) => [r.test, (100 * rate(r)) / finalRoofs!.fma, (100 * rate(r)) / finalRoofs!.fmaProbe!] as const,
+    );
+    targets.push(
+      `heaviest conv kernels (paper conv2/conv3, torchvision conv2/conv4, batch ${bmax}) ≥ 50% of the FMA roof (${fmt(finalRoofs.fma)} GFLOP/s): ` +
+        `${verdict(pcts.every(([, p]) => p >= 50))} — ${pcts.map(([t, p]) => `${t.replace(` b${bmax}`, '')} ${p.toFixed(0)}%`).join(', ')}`,
+    );
+    targets.push(
+      `  (against the probe's 8×vec4 FMA kernel, ${fmt(finalRoofs.fmaProbe!)} GFLOP/s, instead: ${verdict(pcts.every(([, , p]) => p >= 50))} — ` +
+        `${pcts.map(([t, , p]) => `${t.replace(` b${bmax}`, '')} ${p.toFixed(0)}%`).join(', ')})`,
+    );
   } else targets.push('heaviest conv kernels ≥ 50% of the FMA roof: NOT MEASURED (conv rows filtered out)');
   const conv = report.rows.filter((r) => r.group === 'conv' && r.timing !== 'derived');
   if (conv.length && finalRoofs) {
-    const flops = conv.reduce((s, r) => s + r.work, 0), ms = conv.reduce((s, r) => s + median(r.ms), 0);
-    targets.push(`  (all conv rows together: ${fmt(flops / ms / 1e6)} GFLOP/s = ${((100 * flops) / ms / 1e6 / finalRoofs.fma).toFixed(0)}% of the FMA roof, ${((100 * flops) / ms / 1e6 / finalRoofs.fmaProbe!).toFixed(0)}% of the probe kernel's)`);
+    const flops = conv.reduce((s, r) => s + r.work, 0),
+      ms = conv.reduce((s, r) => s + median(r.ms), 0);
+    targets.push(
+      `  (all conv rows together: ${fmt(flops / ms / 1e6)} GFLOP/s = ${((100 * flops) / ms / 1e6 / finalRoofs.fma).toFixed(0)}% of the FMA roof, ${((100 * flops) / ms / 1e6 / finalRoofs.fmaProbe!).toFixed(0)}% of the probe kernel's)`,
+    );
   }
   report.section('Targets');
   for (const t of targets) say(t);
-  if (allPeers.some((p) => p.published)) say('* = the peer figure is the published one (shared/peers/results), not measured in this run');
+  if (allPeers.some((p) => p.published))
+    say('* = the peer figure is the published one (shared/peers/results), not measured in this run');
 }
-if (peerReport) { report.section('shared/peers/report.mjs with our entries'); say(peerReport); }
+if (peerReport) {
+  report.section('shared/peers/report.mjs with our entries');
+  say(peerReport);
+}
 
 // ------------------------------------------------------------------------------------ output
 if (flags.json) {
-  const out = { system: SYSTEM, machine, roofs: finalRoofs, cmd, results: [...entries(report.rows), ...aliasEntries().filter((a) => !report.rows.some((r) => r.test === a.test))] };
+  const out = {
+    system: SYSTEM,
+    machine,
+    roofs: finalRoofs,
+    cmd,
+    results: [...entries(report.rows), ...aliasEntries().filter((a) => !report.rows.some((r) => r.test === a.test))],
+  };
   writeFileSync(flags.json, JSON.stringify(out, null, 1));
   say(`wrote ${flags.json} (${out.results.length} entries; peer-named entries: ${aliasEntries().length})`);
 }
 if (flags.md) {
-  const md: string[] = [`# bench run ${new Date().toISOString()}`, '', '`' + cmd + '`', '', '| | |', '|---|---|'];
+  const md: string[] = [`# bench run ${new Date().toISOString()}`, '', `\`${cmd}\``, '', '| | |', '|---|---|'];
   for (const [k, v] of Object.entries(machine)) md.push(`| ${k} | ${Array.isArray(v) ? v.join(' ') : String(v)} |`);
-  if (finalRoofs) md.push('', `Roofs: FMA ${fmt(finalRoofs.fma)} GFLOP/s (best variant; the probe's 8×vec4 kernel ${fmt(finalRoofs.fmaProbe ?? NaN)}), copy ${fmt(finalRoofs.copy)} GB/s.`);
+  if (finalRoofs)
+    md.push(
+      '',
+      `Roofs: FMA ${fmt(finalRoofs.fma)} GFLOP/s (best variant; the probe's 8×vec4 kernel ${fmt(finalRoofs.fmaProbe ?? NaN)}), copy ${fmt(finalRoofs.copy)} GB/s.`,
+    );
   md.push('', '## targets', '', ...targets.map((t) => `- ${t}`));
   if (ratioRows.length) md.push('', '## ours / theirs', '', ...ratioRows);
   // condensed tables: conv per layer and batch, end to end with memory
@@ -304,25 +453,50 @@ if (flags.md) {
   for (const N of batches) {
     const at = convRowsAll.filter((r) => r.extra?.batch === N);
     if (!at.length) continue;
-    md.push('', `## conv summary, batch ${N} (GFLOP/s, % of the FMA roof; fwd+bwd as the peers count it)`, '',
-      '| layer | shape | fwd | bwd-data | bwd-filter | fwd+bwd |', '|---|---|---|---|---|---|');
+    md.push(
+      '',
+      `## conv summary, batch ${N} (GFLOP/s, % of the FMA roof; fwd+bwd as the peers count it)`,
+      '',
+      '| layer | shape | fwd | bwd-data | bwd-filter | fwd+bwd |',
+      '|---|---|---|---|---|---|',
+    );
     for (const L of CONV_LAYERS) {
       const cell = (d: string) => {
         const r = at.find((x) => x.extra?.layer === L.name && x.extra?.direction === d);
-        return r ? `${fmt(median(r.ms))} ms, **${fmt(rate(r))}** (${finalRoofs ? ((100 * rate(r)) / finalRoofs.fma).toFixed(0) : '?'}%)` : '';
+        return r
+          ? `${fmt(median(r.ms))} ms, **${fmt(rate(r))}** (${finalRoofs ? ((100 * rate(r)) / finalRoofs.fma).toFixed(0) : '?'}%)`
+          : '';
       };
-      if (at.some((x) => x.extra?.layer === L.name)) md.push(`| ${L.name} | ${L.note} | ${cell('fwd')} | ${cell('bwd-data')} | ${cell('bwd-filter')} | ${cell('fwd+bwd')} |`);
+      if (at.some((x) => x.extra?.layer === L.name))
+        md.push(
+          `| ${L.name} | ${L.note} | ${cell('fwd')} | ${cell('bwd-data')} | ${cell('bwd-filter')} | ${cell('fwd+bwd')} |`,
+        );
     }
   }
   const e2eRows = report.rows.filter((r) => r.group === 'e2e');
   if (e2eRows.length) {
-    md.push('', '## end-to-end summary', '', '| arch | batch | data | step ms median (min–max) | n | images/s | first step | peak / minimum device memory | others\' CPU |', '|---|---|---|---|---|---|---|---|---|');
+    md.push(
+      '',
+      '## end-to-end summary',
+      '',
+      "| arch | batch | data | step ms median (min–max) | n | images/s | first step | peak / minimum device memory | others' CPU |",
+      '|---|---|---|---|---|---|---|---|---|',
+    );
     const MiB = (b: unknown) => `${(Number(b) / 2 ** 20).toFixed(0)} MiB`;
     for (const r of e2eRows) {
-      const x = r.extra as Record<string, any>;
-      md.push(`| ${x.arch} | ${x.batch} | ${x.mode === 'synthetic' ? 'fixed batch (excluded)' : 'BatchLoader (included)'} | ${fmt(median(r.ms))} (${fmt(Math.min(...r.ms))}–${fmt(Math.max(...r.ms))}) | ${r.ms.length} | **${fmt(rate(r))}** | ` +
-        `${x.first_steps_ms?.length ? `${(x.first_steps_ms[0] / 1000).toFixed(1)} s` : '-'} | ${MiB(x.peak_bytes_allocated)} / ${MiB(x.min_bytes)} = ${(x.peak_bytes_allocated / x.min_bytes).toFixed(2)}× | ` +
-        `${r.othersCpu !== undefined && Number.isFinite(r.othersCpu) ? `${(100 * r.othersCpu).toFixed(0)}%` : ''} |`);
+      const x = r.extra as {
+        arch: string;
+        batch: number;
+        mode: string;
+        first_steps_ms?: number[];
+        peak_bytes_allocated: number;
+        min_bytes: number;
+      };
+      md.push(
+        `| ${x.arch} | ${x.batch} | ${x.mode === 'synthetic' ? 'fixed batch (excluded)' : 'BatchLoader (included)'} | ${fmt(median(r.ms))} (${fmt(Math.min(...r.ms))}–${fmt(Math.max(...r.ms))}) | ${r.ms.length} | **${fmt(rate(r))}** | ` +
+          `${x.first_steps_ms?.length ? `${(x.first_steps_ms[0] / 1000).toFixed(1)} s` : '-'} | ${MiB(x.peak_bytes_allocated)} / ${MiB(x.min_bytes)} = ${(x.peak_bytes_allocated / x.min_bytes).toFixed(2)}× | ` +
+          `${r.othersCpu !== undefined && Number.isFinite(r.othersCpu) ? `${(100 * r.othersCpu).toFixed(0)}%` : ''} |`,
+      );
     }
   }
   for (const g of ['roof', 'conv', 'fc', 'pool', 'lrn', 'softmax', 'sgd', 'e2e']) {
@@ -331,6 +505,6 @@ if (flags.md) {
     md.push('', `## ${g}`, '', mdHeader, ...rs.map((r) => mdLine(r, finalRoofs)));
   }
   if (peerReport) md.push('', '## report.mjs', '', peerReport);
-  writeFileSync(flags.md, md.join('\n') + '\n');
+  writeFileSync(flags.md, `${md.join('\n')}\n`);
   say(`wrote ${flags.md}`);
 }

@@ -20,12 +20,15 @@ const timer = new GpuTimer(e);
 try {
   const info = e.info();
   const report = new Report(`node build/bench/pool_lrn.bench.js ${process.argv.slice(2).join(' ')}`.trim());
-  console.log(`pool_lrn bench on ${info.adapter.vendor} ${info.adapter.description || info.adapter.device}; ${timer.timestamps ? 'GPU timestamps' : 'wall time'}, median of ${reps}`);
+  console.log(
+    `pool_lrn bench on ${info.adapter.vendor} ${info.adapter.description || info.adapter.device}; ${timer.timestamps ? 'GPU timestamps' : 'wall time'}, median of ${reps}`,
+  );
   const copy = await copyRoofs(e, timer, 5);
   const roof = Math.max(...copy.map((c) => rate({ unit: 'GB/s', work: c.per, ms: c.ms } as Row)));
   report.roofs = { fma: NaN, copy: roof };
   console.log(`copy roof ${fmt(roof)} GB/s (best of ${copy.map((c) => c.name).join(', ')})`);
-  for (const N of batches) for (const s of POOL_LRN_SPECS) await poolLrnRows(e, timer, report, s, N, reps, (t) => selected(t, filters));
+  for (const N of batches)
+    for (const s of POOL_LRN_SPECS) await poolLrnRows(e, timer, report, s, N, reps, (t) => selected(t, filters));
 } finally {
   timer.dispose();
   e.dispose();

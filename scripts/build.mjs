@@ -11,36 +11,90 @@ import { cpSync, readdirSync, existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 const common = {
-  bundle: true, format: 'esm', target: 'es2022', loader: { '.wgsl': 'text' }, logLevel: 'warning',
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  loader: { '.wgsl': 'text' },
+  logLevel: 'warning',
 };
-const list = (dir, suffix) => existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(suffix)).map((f) => `${dir}/${f}`) : [];
+const list = (dir, suffix) =>
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith(suffix))
+        .map((f) => `${dir}/${f}`)
+    : [];
 const only = process.argv[2];
 const node = { ...common, platform: 'node', packages: 'external' };
 
 if (!only || only === 'dist') {
   rmSync('dist', { recursive: true, force: true });
   await build({
-    ...node, splitting: true, outdir: 'dist', chunkNames: 'chunks/[name]-[hash]',
-    entryPoints: { index: 'src/index.ts', 'index.node': 'src/node/main.ts', node: 'src/node/index.ts', cli: 'src/cli/main.ts' },
+    ...node,
+    splitting: true,
+    outdir: 'dist',
+    chunkNames: 'chunks/[name]-[hash]',
+    entryPoints: {
+      index: 'src/index.ts',
+      'index.node': 'src/node/main.ts',
+      node: 'src/node/index.ts',
+      cli: 'src/cli/main.ts',
+    },
   });
-  await build({ ...common, platform: 'browser', entryPoints: { 'alexnet-wgsl': 'src/index.ts' }, outdir: 'dist/browser', minify: true, legalComments: 'none' });
+  await build({
+    ...common,
+    platform: 'browser',
+    entryPoints: { 'alexnet-wgsl': 'src/index.ts' },
+    outdir: 'dist/browser',
+    minify: true,
+    legalComments: 'none',
+  });
 }
 if (!only || only === 'demo') {
   rmSync('build/demo', { recursive: true, force: true });
-  await build({ ...common, platform: 'browser', entryPoints: { demo: 'demo/src/main.ts' }, outdir: 'build/demo', external: ['alexnet-wgsl'] });
+  await build({
+    ...common,
+    platform: 'browser',
+    entryPoints: { demo: 'demo/src/main.ts' },
+    outdir: 'build/demo',
+    external: ['alexnet-wgsl'],
+  });
   for (const f of ['index.html', 'style.css', 'assets']) cpSync(`demo/${f}`, `build/demo/${f}`, { recursive: true });
   cpSync('dist/browser/alexnet-wgsl.js', 'build/demo/alexnet-wgsl.js');
 }
 if (!only || only === 'test') {
   // shared chunks: one copy of the package per process, as a program that imports it has
   rmSync('build/test', { recursive: true, force: true });
-  await build({ ...node, sourcemap: 'linked', splitting: true, chunkNames: 'chunks/[name]-[hash]', entryPoints: list('test', '.test.ts'), outdir: 'build/test' });
+  await build({
+    ...node,
+    sourcemap: 'linked',
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    entryPoints: list('test', '.test.ts'),
+    outdir: 'build/test',
+  });
   // in the page, the tests' engine is the core's (navigator.gpu), not Node's Dawn
-  const coreEngine = { name: 'core-engine', setup: (b) => b.onResolve({ filter: /\/node\/dawn\.js$/ }, () => ({ path: resolve('src/gpu/engine.ts') })) };
+  const coreEngine = {
+    name: 'core-engine',
+    setup: (b) => b.onResolve({ filter: /\/node\/dawn\.js$/ }, () => ({ path: resolve('src/gpu/engine.ts') })),
+  };
   rmSync('build/browser-test', { recursive: true, force: true });
-  await build({ ...common, platform: 'browser', splitting: true, sourcemap: 'linked', entryPoints: { suite: 'test/browser/suite.ts' }, outdir: 'build/browser-test', chunkNames: 'chunks/[name]-[hash]', plugins: [coreEngine] });
+  await build({
+    ...common,
+    platform: 'browser',
+    splitting: true,
+    sourcemap: 'linked',
+    entryPoints: { suite: 'test/browser/suite.ts' },
+    outdir: 'build/browser-test',
+    chunkNames: 'chunks/[name]-[hash]',
+    plugins: [coreEngine],
+  });
   cpSync('test/browser/index.html', 'build/browser-test/index.html');
 }
 if (!only || only === 'bench') {
-  await build({ ...node, sourcemap: 'linked', entryPoints: list('bench', '.bench.ts').concat(list('bench', 'main.ts')), outdir: 'build/bench' });
+  await build({
+    ...node,
+    sourcemap: 'linked',
+    entryPoints: list('bench', '.bench.ts').concat(list('bench', 'main.ts')),
+    outdir: 'build/bench',
+  });
 }

@@ -16,13 +16,25 @@ mkdirSync(out, { recursive: true });
 const file = decodeSafetensors(readFileSync(ckpt), ckpt);
 const { meta } = parseCheckpoint(file, ckpt);
 delete meta.config; // paths and flags of the run that made it
-writeFileSync(`${out}/mini-fashion-mnist.safetensors`, encodeSafetensors(file.tensors, { format: file.metadata.format, meta: JSON.stringify(meta) }, { checksum: true }));
+writeFileSync(
+  `${out}/mini-fashion-mnist.safetensors`,
+  encodeSafetensors(file.tensors, { format: file.metadata.format, meta: JSON.stringify(meta) }, { checksum: true }),
+);
 
-for (const [split, n] of [['train', 2048], ['t10k', 500]]) {
+for (const [split, n] of [
+  ['train', 2048],
+  ['t10k', 500],
+]) {
   const images = await readIdx(`${dir}/${split}-images-idx3-ubyte.gz`);
   const labels = await readIdx(`${dir}/${split}-labels-idx1-ubyte.gz`);
   const [, h, w] = images.dims;
-  writeFileSync(`${out}/${split}-images-${n}.idx.gz`, gzipSync(encodeIdx([n, h, w], images.data.subarray(0, n * h * w)), { level: 9 }));
-  writeFileSync(`${out}/${split}-labels-${n}.idx.gz`, gzipSync(encodeIdx([n], labels.data.subarray(0, n)), { level: 9 }));
+  writeFileSync(
+    `${out}/${split}-images-${n}.idx.gz`,
+    gzipSync(encodeIdx([n, h, w], images.data.subarray(0, n * h * w)), { level: 9 }),
+  );
+  writeFileSync(
+    `${out}/${split}-labels-${n}.idx.gz`,
+    gzipSync(encodeIdx([n], labels.data.subarray(0, n)), { level: 9 }),
+  );
 }
 console.log(`demo assets written to ${out}/`);

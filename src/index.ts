@@ -4,7 +4,15 @@
 // has no side effects at import. Node-only parts (files, datasets on disk, pictures, the trainer)
 // are in 'alexnet-wgsl/node'; in Node, this entry's createEngine() uses Dawn when given no GPU.
 /// <reference types="@webgpu/types" preserve="true" />
-export { createEngine, Engine, f32, type EngineOptions, type EngineInfo, type Dispatch, type Param } from './gpu/engine.js';
+export {
+  createEngine,
+  Engine,
+  f32,
+  type EngineOptions,
+  type EngineInfo,
+  type Dispatch,
+  type Param,
+} from './gpu/engine.js';
 export type { Kernel, Overrides } from './gpu/pipelines.js';
 export type { PoolCounters } from './gpu/buffers.js';
 export type { ProfileEntry } from './gpu/profiler.js';
@@ -19,14 +27,27 @@ export { activation, relu, tanh, activationBackward, type Activation } from './o
 export { SGD, type SgdOptions } from './optim.js';
 export { reshape, flatten } from './ops/shape.js';
 export {
-  conv2d, conv2dForward, conv2dBackwardData, conv2dBackwardFilter, conv2dBiasGrad, conv2dOutputShape, type Conv2dOptions,
+  conv2d,
+  conv2dForward,
+  conv2dBackwardData,
+  conv2dBackwardFilter,
+  conv2dBiasGrad,
+  conv2dOutputShape,
+  type Conv2dOptions,
 } from './ops/conv2d.js';
 export { linear, linearForward, linearBackward, matmul, type LinearOptions, type MatmulOptions } from './ops/linear.js';
 export { softmaxCrossEntropy, softmax } from './ops/softmax.js';
 export { dropout, type DropoutOptions } from './ops/dropout.js';
 export {
-  maxPool2d, maxPool2dForward, maxPool2dBackward, avgPool2d, avgPool2dBackward, adaptiveAvgPool2d, adaptiveAvgPool2dBackward,
-  type Pool2dOptions, type AvgPool2dOptions,
+  maxPool2d,
+  maxPool2dForward,
+  maxPool2dBackward,
+  avgPool2d,
+  avgPool2dBackward,
+  adaptiveAvgPool2d,
+  adaptiveAvgPool2dBackward,
+  type Pool2dOptions,
+  type AvgPool2dOptions,
 } from './ops/pool.js';
 export { lrn, lrnBackward, PAPER_LRN, type LrnOptions } from './ops/lrn.js';
 export { NumericsMonitor, type BadTensor } from './tensor/numerics.js';
@@ -34,10 +55,31 @@ export { NumericsMonitor, type BadTensor } from './tensor/numerics.js';
 // models
 export { Model, type ModelOptions, type ForwardOptions } from './models/model.js';
 export { initValues, initParameter, fanIn } from './models/init.js';
-export { encodeParameters, decodeParameters, readParameters, writeParameters, parameterTensors, type NamedValues } from './models/params.js';
 export {
-  archs, archOf, firstLayerName, lastLayerName, towers, paper, torchvision, mini, IMAGENET_MEAN, IMAGENET_STD, fixedNormalization,
-  type Arch, type ArchName, type Layer, type Init, type Resample,
+  encodeParameters,
+  decodeParameters,
+  readParameters,
+  writeParameters,
+  parameterTensors,
+  type NamedValues,
+} from './models/params.js';
+export {
+  archs,
+  archOf,
+  firstLayerName,
+  lastLayerName,
+  towers,
+  paper,
+  torchvision,
+  mini,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  fixedNormalization,
+  type Arch,
+  type ArchName,
+  type Layer,
+  type Init,
+  type Resample,
 } from './models/spec.js';
 
 // data on arrays
@@ -48,17 +90,34 @@ export { inputPreprocessing, pixelsToInput } from './data/preprocess.js';
 export { Rng, hashSeed, shuffle } from './util/rng.js';
 
 // formats on bytes
-export { encodeSafetensors, decodeSafetensors, type NamedTensor, type Safetensors, type SafeDType } from './formats/safetensors.js';
+export {
+  encodeSafetensors,
+  decodeSafetensors,
+  type NamedTensor,
+  type Safetensors,
+  type SafeDType,
+} from './formats/safetensors.js';
 export { encodeNpy, decodeNpy, type NpyArray, type NpyData } from './formats/npy.js';
 export { parseIdx, encodeIdx, type IdxArray } from './formats/idx.js';
 export { sha256Hex } from './util/sha256.js';
 export {
-  encodeCheckpoint, parseCheckpoint, loadVelocities, type Checkpoint, type RunState, type ModelMeta,
+  encodeCheckpoint,
+  parseCheckpoint,
+  loadVelocities,
+  type Checkpoint,
+  type RunState,
+  type ModelMeta,
 } from './checkpoint/checkpoint.js';
 export { loadModel } from './checkpoint/load_model.js';
 
 // pictures as pixels
-export { kernelGridImage, type KernelGridImage, type KernelGridOptions, type KernelCell, type KernelLabel } from './pictures/kernel_grid.js';
+export {
+  kernelGridImage,
+  type KernelGridImage,
+  type KernelGridOptions,
+  type KernelCell,
+  type KernelLabel,
+} from './pictures/kernel_grid.js';
 
 // evaluation and profiling
 export { evaluate, type EvalResult, type EvalOptions } from './train/evaluate.js';

@@ -27,7 +27,10 @@ export class SGD {
   readonly velocities: Tensor[];
   private noDecay: (p: Tensor) => boolean;
 
-  constructor(readonly params: Tensor[], opts: SgdOptions = {}) {
+  constructor(
+    readonly params: Tensor[],
+    opts: SgdOptions = {},
+  ) {
     this.momentum = opts.momentum ?? 0.9;
     this.weightDecay = opts.weightDecay ?? 0.0005;
     this.noDecay = opts.noDecay ?? (() => false);
@@ -36,19 +39,22 @@ export class SGD {
 
   /** Apply one update with learning rate `lr` from each parameter's .grad (parameters without one are left alone). */
   step(lr: number): void {
-    if (!(lr >= 0 && Number.isFinite(lr))) throw new AlexnetError(`SGD: learning rate ${lr} is not a non-negative number`);
+    if (!(lr >= 0 && Number.isFinite(lr)))
+      throw new AlexnetError(`SGD: learning rate ${lr} is not a non-negative number`);
     scope('update', () => this.params.forEach((w, k) => this.update(w, k, lr)));
   }
 
   private update(w: Tensor, k: number, lr: number): void {
     const g = w.grad;
     if (!g) return;
-    if (g.size !== w.size) throw new AlexnetError(`SGD: gradient of ${w.name} has ${g.size} elements, parameter ${w.size}`);
+    if (g.size !== w.size)
+      throw new AlexnetError(`SGD: gradient of ${w.name} has ${g.size} elements, parameter ${w.size}`);
     const v = this.velocities[k];
     const decay = this.noDecay(w) ? 0 : this.weightDecay;
     for (const c of w.chunks()) {
       w.engine.dispatch({
-        kernel: sgdKernel, params: [ceilDiv(c.count, 4), f32(this.momentum), f32(decay * lr), f32(lr), f32(1)],
+        kernel: sgdKernel,
+        params: [ceilDiv(c.count, 4), f32(this.momentum), f32(decay * lr), f32(lr), f32(1)],
         buffers: [g.bindingVec4(c.start, c.count), w.bindingVec4(c.start, c.count), v.bindingVec4(c.start, c.count)],
         workgroups: grid1d(ceilDiv(c.count, 1024)),
       });

@@ -39,7 +39,10 @@ export class Tape {
   private done = false;
   private readonly numerics?: NumericsMonitor;
 
-  constructor(readonly engine: Engine, opts: TapeOptions = {}) {
+  constructor(
+    readonly engine: Engine,
+    opts: TapeOptions = {},
+  ) {
     this.numerics = opts.numerics;
   }
 
@@ -50,7 +53,10 @@ export class Tape {
     active = this;
     try {
       const r = fn();
-      if (r instanceof Promise) throw new AlexnetError('tape.run: fn returned a Promise; ops encode synchronously, so record them in a synchronous function');
+      if (r instanceof Promise)
+        throw new AlexnetError(
+          'tape.run: fn returned a Promise; ops encode synchronously, so record them in a synchronous function',
+        );
       return r;
     } finally {
       active = outer;
@@ -60,7 +66,8 @@ export class Tape {
   /** Record a node if any input requires a gradient (ops reach it through recordOp). */
   record(node: Node): void {
     if (this.done) throw new AlexnetError('tape: record after backward/dispose; start a new tape');
-    if (node.output.engine !== this.engine) throw new AlexnetError(`tape: op ${node.op} runs on another engine than the tape's`);
+    if (node.output.engine !== this.engine)
+      throw new AlexnetError(`tape: op ${node.op} runs on another engine than the tape's`);
     const label = currentLabel();
     this.owned.add(node.output);
     this.numerics?.watch(node.output, label ? `${label} (${node.op}) output` : `${node.op} output`);
@@ -84,7 +91,8 @@ export class Tape {
   backward(output: Tensor, seed?: Tensor): void {
     if (this.done) throw new AlexnetError('tape: backward called twice');
     this.done = true;
-    if (seed && seed.size !== output.size) throw new ShapeError(`backward: seed ${fmtShape(seed.shape)} does not match output ${fmtShape(output.shape)}`);
+    if (seed && seed.size !== output.size)
+      throw new ShapeError(`backward: seed ${fmtShape(seed.shape)} does not match output ${fmtShape(output.shape)}`);
     const grads = new Map<Tensor, Tensor>();
     grads.set(output, seed ?? fill(new Tensor(this.engine, output.shape, 'f32', { name: 'seed' }), 1));
     for (let k = this.nodes.length - 1; k >= 0; k--) {
@@ -96,7 +104,10 @@ export class Tape {
         if (g !== seed) g.dispose();
       }
       node.saved?.forEach((t) => t.dispose());
-      if (!this.retained.has(node.output)) { node.output.dispose(); this.owned.delete(node.output); }
+      if (!this.retained.has(node.output)) {
+        node.output.dispose();
+        this.owned.delete(node.output);
+      }
     }
     for (const g of grads.values()) if (g !== seed) g.dispose();
   }
@@ -104,15 +115,28 @@ export class Tape {
   /** One node's backward: its input gradients, accumulated into what the walk holds or into .grad. */
   private backwardNode(node: Node, label: string, g: Tensor, grads: Map<Tensor, Tensor>): void {
     const inGrads = node.backward(g);
-    inGrads.forEach((gi, i) => gi && this.numerics?.watch(gi, `${label} backward: gradient of ${node.inputs[i].name !== 'tensor' ? node.inputs[i].name : `input ${i} of ${node.op}`}`));
+    inGrads.forEach(
+      (gi, i) =>
+        gi &&
+        this.numerics?.watch(
+          gi,
+          `${label} backward: gradient of ${node.inputs[i].name !== 'tensor' ? node.inputs[i].name : `input ${i} of ${node.op}`}`,
+        ),
+    );
     node.inputs.forEach((input, i) => {
       const gi = inGrads[i];
       if (!gi) return;
       if (!input.requiresGrad) return gi.dispose();
       if (this.owned.has(input)) {
         const prev = grads.get(input);
-        if (prev) { accumulate(prev, gi); gi.dispose(); } else grads.set(input, gi);
-      } else if (input.grad) { accumulate(input.grad, gi); gi.dispose(); } else input.grad = gi;
+        if (prev) {
+          accumulate(prev, gi);
+          gi.dispose();
+        } else grads.set(input, gi);
+      } else if (input.grad) {
+        accumulate(input.grad, gi);
+        gi.dispose();
+      } else input.grad = gi;
     });
   }
 

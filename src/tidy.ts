@@ -8,7 +8,11 @@ import { withoutTape } from './tape.js';
 
 /** Tensors in a result: a tensor, or arrays and plain objects of them (nested). */
 function collect(v: unknown, out: Set<Disposable>, depth = 0): void {
-  if (v instanceof Tensor) { out.add(v); out.add(v.root); return; }
+  if (v instanceof Tensor) {
+    out.add(v);
+    out.add(v.root);
+    return;
+  }
   if (depth > 8 || v === null || typeof v !== 'object') return;
   for (const x of Array.isArray(v) ? v : Object.values(v)) collect(x, out, depth + 1);
 }
@@ -20,11 +24,14 @@ function collect(v: unknown, out: Set<Disposable>, depth = 0): void {
  */
 export function tidy<T>(engine: Engine, fn: () => T): T {
   engine.openScope();
-  let result: T | undefined, ok = false;
+  let result: T | undefined,
+    ok = false;
   try {
     result = withoutTape(fn);
     if (result instanceof Promise || typeof (result as { then?: unknown })?.then === 'function') {
-      throw new AlexnetError('tidy: fn returned a Promise; pass a synchronous function and read the returned tensors after tidy returns');
+      throw new AlexnetError(
+        'tidy: fn returned a Promise; pass a synchronous function and read the returned tensors after tidy returns',
+      );
     }
     ok = true;
     return result;
@@ -33,7 +40,8 @@ export function tidy<T>(engine: Engine, fn: () => T): T {
     const keep = new Set<Disposable>();
     if (ok) collect(result, keep);
     for (const t of created) {
-      if (keep.has(t)) engine.track(t); // kept: it belongs to the enclosing scope, if any
+      if (keep.has(t))
+        engine.track(t); // kept: it belongs to the enclosing scope, if any
       else t.dispose();
     }
   }

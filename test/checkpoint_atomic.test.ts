@@ -47,14 +47,19 @@ async function rejects(p: Promise<unknown>, check: (e: CheckpointWriteError) => 
 }
 
 test('writes the whole file from parts, short writes included, and leaves no temp file', async () => {
-  const dir = fresh(), path = join(dir, 'a.bin');
+  const dir = fresh(),
+    path = join(dir, 'a.bin');
   const parts = [Buffer.from('hello '), new Uint8Array(0), Buffer.from('world'), new Uint8Array(100_000).fill(7)];
   // A file system that writes at most 1000 bytes per call: the loop must resume where it stopped.
   const short: AtomicFs = {
     ...nodeFs,
     async open(p, f, m) {
       const fh = await open(p, f, m);
-      return { write: (b, o, l, pos) => fh.write(b, o, Math.min(l, 1000), pos), sync: () => fh.sync(), close: () => fh.close() };
+      return {
+        write: (b, o, l, pos) => fh.write(b, o, Math.min(l, 1000), pos),
+        sync: () => fh.sync(),
+        close: () => fh.close(),
+      };
     },
   };
   await atomicWrite(path, parts, short);
@@ -65,7 +70,8 @@ test('writes the whole file from parts, short writes included, and leaves no tem
 });
 
 test('ENOSPC mid-write: previous file untouched, temp removed, typed error names path and code', async () => {
-  const dir = fresh(), path = join(dir, 'model.safetensors');
+  const dir = fresh(),
+    path = join(dir, 'model.safetensors');
   writeFileSync(path, 'previous checkpoint');
   await rejects(atomicWrite(path, [Buffer.alloc(10), Buffer.alloc(10)], failingWrites('ENOSPC', 15)), (e) => {
     assert.is(e.code, 'ENOSPC');
@@ -78,17 +84,29 @@ test('ENOSPC mid-write: previous file untouched, temp removed, typed error names
 });
 
 test('failed fsync (EIO) and failed rename leave the previous file', async () => {
-  const dir = fresh(), path = join(dir, 'x.bin');
+  const dir = fresh(),
+    path = join(dir, 'x.bin');
   writeFileSync(path, 'old');
   const badSync: AtomicFs = {
     ...nodeFs,
     async open(p, f, m) {
       const fh = await open(p, f, m);
-      return { write: (b, o, l, pos) => fh.write(b, o, l, pos), sync: async () => { throw errno('EIO', 'i/o error, fsync'); }, close: () => fh.close() };
+      return {
+        write: (b, o, l, pos) => fh.write(b, o, l, pos),
+        sync: async () => {
+          throw errno('EIO', 'i/o error, fsync');
+        },
+        close: () => fh.close(),
+      };
     },
   };
   await rejects(atomicWrite(path, Buffer.from('new'), badSync), (e) => assert.is(e.code, 'EIO'));
-  const badRename: AtomicFs = { ...nodeFs, rename: async () => { throw errno('EROFS', 'read-only file system, rename'); } };
+  const badRename: AtomicFs = {
+    ...nodeFs,
+    rename: async () => {
+      throw errno('EROFS', 'read-only file system, rename');
+    },
+  };
   await rejects(atomicWrite(path, Buffer.from('new'), badRename), (e) => assert.is(e.code, 'EROFS'));
   assert.is(readFileSync(path, 'utf8'), 'old');
   assert.equal(readdirSync(dir), ['x.bin']);
@@ -98,20 +116,27 @@ test('real OS failures: target is a directory, parent is a file', async () => {
   const dir = fresh();
   mkdirSync(join(dir, 'taken'));
   writeFileSync(join(dir, 'taken', 'keep'), 'k');
-  await rejects(atomicWrite(join(dir, 'taken'), Buffer.from('x')), (e) => assert.ok(['EISDIR', 'ENOTEMPTY', 'EEXIST'].includes(e.code!), e.message));
+  await rejects(atomicWrite(join(dir, 'taken'), Buffer.from('x')), (e) =>
+    assert.ok(['EISDIR', 'ENOTEMPTY', 'EEXIST'].includes(e.code!), e.message),
+  );
   assert.equal(readdirSync(dir), ['taken']);
   assert.is(readFileSync(join(dir, 'taken', 'keep'), 'utf8'), 'k');
   writeFileSync(join(dir, 'file'), 'f');
-  await rejects(atomicWrite(join(dir, 'file', 'ck.safetensors'), Buffer.from('x')), (e) => assert.is(e.code, 'ENOTDIR'));
+  await rejects(atomicWrite(join(dir, 'file', 'ck.safetensors'), Buffer.from('x')), (e) =>
+    assert.is(e.code, 'ENOTDIR'),
+  );
   assert.equal(readdirSync(dir).sort(), ['file', 'taken']);
 });
 
 test('a checkpoint write that runs out of space keeps the previous checkpoint readable', async () => {
-  const dir = fresh(), path = join(dir, 'ck.safetensors');
+  const dir = fresh(),
+    path = join(dir, 'ck.safetensors');
   const v1 = { w: { dtype: 'F32' as const, shape: [1000], data: new Float32Array(1000).fill(1) } };
   const v2 = { w: { dtype: 'F32' as const, shape: [1000], data: new Float32Array(1000).fill(2) } };
   await writeSafetensors(path, v1, { epoch: '1' });
-  await rejects(writeSafetensors(path, v2, { epoch: '2' }, failingWrites('ENOSPC', 2000)), (e) => assert.is(e.code, 'ENOSPC'));
+  await rejects(writeSafetensors(path, v2, { epoch: '2' }, failingWrites('ENOSPC', 2000)), (e) =>
+    assert.is(e.code, 'ENOSPC'),
+  );
   const back = await readSafetensors(path);
   assert.is(back.metadata.epoch, '1');
   assert.is((back.tensors.w.data as Float32Array)[999], 1);

@@ -25,7 +25,9 @@ function base(): Buffer[] {
   // One with a valid checksum, as writeSafetensors makes it.
   const n = Number(plain.readBigUInt64LE(0));
   const head = JSON.parse(plain.subarray(8, 8 + n).toString());
-  head.__metadata__.checksum = createHash('sha256').update(plain.subarray(8 + n)).digest('hex');
+  head.__metadata__.checksum = createHash('sha256')
+    .update(plain.subarray(8 + n))
+    .digest('hex');
   return [plain, withHeader(head, plain.subarray(8 + n))];
 }
 
@@ -38,8 +40,36 @@ function withHeader(head: unknown, data: Uint8Array, pad = int(3) === 0): Buffer
 }
 
 const HOSTILE: unknown[] = [
-  -1, 0, 1, 3, 1.5, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 60, 1e300, -0, NaN, null, true, '', '4', 'F32', 'I64', 'BF16',
-  '__proto__', [], [0], [0, 0], [1, 2, 3], [-1, 4], [2 ** 40, 2 ** 40], {}, { a: 1 }, ['x'], [[1]],
+  -1,
+  0,
+  1,
+  3,
+  1.5,
+  2 ** 31,
+  2 ** 32,
+  2 ** 53,
+  2 ** 60,
+  1e300,
+  -0,
+  NaN,
+  null,
+  true,
+  '',
+  '4',
+  'F32',
+  'I64',
+  'BF16',
+  '__proto__',
+  [],
+  [0],
+  [0, 0],
+  [1, 2, 3],
+  [-1, 4],
+  [2 ** 40, 2 ** 40],
+  {},
+  { a: 1 },
+  ['x'],
+  [[1]],
 ];
 
 function structural(buf: Buffer): Buffer {
@@ -49,13 +79,29 @@ function structural(buf: Buffer): Buffer {
   const names = Object.keys(head);
   const name = pick(names);
   switch (int(7)) {
-    case 0: head[name] = pick(HOSTILE); break;
-    case 1: if (head[name] && typeof head[name] === 'object') head[name][pick(['dtype', 'shape', 'data_offsets', 'extra'])] = pick(HOSTILE); break;
-    case 2: if (head[name]?.data_offsets) head[name].data_offsets[int(2)] += pick([-4, -1, 1, 4, 1000]); break;
-    case 3: if (Array.isArray(head[name]?.shape)) head[name].shape.push(pick([0, 1, 2, -1])); break;
-    case 4: data = data.subarray(0, int(data.length + 1)); break;
-    case 5: data = Buffer.concat([data, Buffer.alloc(1 + int(16))]); break;
-    default: if (head.__metadata__) head.__metadata__[pick(['checksum', 'epoch', '__proto__', 'x'])] = pick(HOSTILE.concat(['0'.repeat(64)])); break;
+    case 0:
+      head[name] = pick(HOSTILE);
+      break;
+    case 1:
+      if (head[name] && typeof head[name] === 'object')
+        head[name][pick(['dtype', 'shape', 'data_offsets', 'extra'])] = pick(HOSTILE);
+      break;
+    case 2:
+      if (head[name]?.data_offsets) head[name].data_offsets[int(2)] += pick([-4, -1, 1, 4, 1000]);
+      break;
+    case 3:
+      if (Array.isArray(head[name]?.shape)) head[name].shape.push(pick([0, 1, 2, -1]));
+      break;
+    case 4:
+      data = data.subarray(0, int(data.length + 1));
+      break;
+    case 5:
+      data = Buffer.concat([data, Buffer.alloc(1 + int(16))]);
+      break;
+    default:
+      if (head.__metadata__)
+        head.__metadata__[pick(['checksum', 'epoch', '__proto__', 'x'])] = pick(HOSTILE.concat(['0'.repeat(64)]));
+      break;
   }
   return withHeader(head, data);
 }
@@ -63,54 +109,77 @@ function structural(buf: Buffer): Buffer {
 function mutate(buf: Buffer): Uint8Array {
   const b = Buffer.from(buf);
   switch (int(8)) {
-    case 0: return b.subarray(0, int(b.length)); // truncated
-    case 1: { // bit flips anywhere
+    case 0:
+      return b.subarray(0, int(b.length)); // truncated
+    case 1: {
+      // bit flips anywhere
       for (let k = 1 + int(8); k > 0; k--) b[int(b.length)] ^= 1 << int(8);
       return b;
     }
-    case 2: { // bit flips in the length field or the JSON text
+    case 2: {
+      // bit flips in the length field or the JSON text
       const n = Number(buf.readBigUInt64LE(0));
       for (let k = 1 + int(3); k > 0; k--) b[int(Math.min(b.length, 8 + n))] ^= 1 << int(8);
       return b;
     }
-    case 3: { // a forged length field
+    case 3: {
+      // a forged length field
       b.writeUInt32LE(int(2 ** 32), int(2) * 4);
       return b;
     }
-    case 4: { // random bytes spliced in or cut out
-      const at = int(b.length), cut = int(12);
-      return Buffer.concat([b.subarray(0, at), Buffer.from(Array.from({ length: int(12) }, () => int(256))), b.subarray(Math.min(b.length, at + cut))]);
+    case 4: {
+      // random bytes spliced in or cut out
+      const at = int(b.length),
+        cut = int(12);
+      return Buffer.concat([
+        b.subarray(0, at),
+        Buffer.from(Array.from({ length: int(12) }, () => int(256))),
+        b.subarray(Math.min(b.length, at + cut)),
+      ]);
     }
-    case 5: return Buffer.from(Array.from({ length: int(200) }, () => int(256))); // noise
-    case 6: { // noise after a plausible length
-      const body = Buffer.from(Array.from({ length: int(120) }, () => pick([...'{}[]":,0123456789-.eE tnulfarsF32I6U8'].map((c) => c.charCodeAt(0)))));
+    case 5:
+      return Buffer.from(Array.from({ length: int(200) }, () => int(256))); // noise
+    case 6: {
+      // noise after a plausible length
+      const body = Buffer.from(
+        Array.from({ length: int(120) }, () =>
+          pick([...'{}[]":,0123456789-.eE tnulfarsF32I6U8'].map((c) => c.charCodeAt(0))),
+        ),
+      );
       const len = Buffer.alloc(8);
       len.writeBigUInt64LE(BigInt(int(body.length + 4)));
       return Buffer.concat([len, body]);
     }
-    default: return structural(buf);
+    default:
+      return structural(buf);
   }
 }
 
 test('2500 mutated files: only FormatError, and whatever decodes is self-consistent', () => {
   const bases = base();
   for (const b of bases) decodeSafetensors(b); // the unmutated files are valid
-  let rejected = 0, accepted = 0;
+  let rejected = 0,
+    accepted = 0;
   const t0 = Date.now();
   for (let i = 0; i < 2500; i++) {
     const bytes = mutate(pick(bases));
-    let out;
+    let out: ReturnType<typeof decodeSafetensors> | undefined;
     try {
       out = decodeSafetensors(bytes, `fuzz-${i}`);
     } catch (err) {
-      if (!(err instanceof FormatError)) throw new Error(`case ${i}: not a FormatError: ${(err as Error)?.stack ?? err}`);
+      if (!(err instanceof FormatError))
+        throw new Error(`case ${i}: not a FormatError: ${(err as Error)?.stack ?? err}`);
       assert.ok(err.message.startsWith(`fuzz-${i}: `), err.message);
       rejected++;
       continue;
     }
     accepted++;
     for (const [name, t] of Object.entries(out.tensors)) {
-      assert.is(t.data.length, t.shape.reduce((a, c) => a * c, 1), `case ${i} tensor ${name}`);
+      assert.is(
+        t.data.length,
+        t.shape.reduce((a, c) => a * c, 1),
+        `case ${i} tensor ${name}`,
+      );
     }
     for (const v of Object.values(out.metadata)) assert.type(v, 'string');
   }

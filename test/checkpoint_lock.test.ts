@@ -9,7 +9,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { acquireLock, LockError } from '../src/node/files/lock.js';
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'lock-'));
-const fake = (dir: string, info: object) => writeFileSync(join(dir, '.lock'), JSON.stringify({ host: hostname(), token: 'theirs', ...info }));
+const fake = (dir: string, info: object) =>
+  writeFileSync(join(dir, '.lock'), JSON.stringify({ host: hostname(), token: 'theirs', ...info }));
 
 async function refuses(dir: string, re: RegExp): Promise<void> {
   try {
@@ -46,7 +47,10 @@ test('a live foreign process holds the folder', async () => {
   const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)'], { stdio: 'ignore' });
   try {
     fake(dir, { pid: child.pid, startedAt: new Date().toISOString() });
-    await refuses(dir, new RegExp(`output folder ${dir} is in use by process ${child.pid} \\(started .*\\); wait for it`));
+    await refuses(
+      dir,
+      new RegExp(`output folder ${dir} is in use by process ${child.pid} \\(started .*\\); wait for it`),
+    );
     fake(dir, { pid: child.pid, startedAt: new Date().toISOString(), host: 'elsewhere' });
     await refuses(dir, /in use by process \d+ on host elsewhere/);
   } finally {
@@ -68,7 +72,8 @@ test('stale locks are taken over: dead pid, our own pid from an earlier process,
   assert.is(b.tookOver?.pid, process.pid);
   await b.release();
 
-  if (process.platform === 'linux') { // a live process that started long after the lock's owner
+  if (process.platform === 'linux') {
+    // a live process that started long after the lock's owner
     const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)'], { stdio: 'ignore' });
     try {
       fake(dir, { pid: child.pid, startedAt: '2020-01-01T00:00:00.000Z' });
@@ -78,6 +83,34 @@ test('stale locks are taken over: dead pid, our own pid from an earlier process,
     } finally {
       child.kill();
     }
+  }
+});
+
+test('a zombie (killed, not reaped by its parent) holds nothing: its lock is taken over', async () => {
+  // sh starts `sleep 0.1` in the background and becomes `sleep 30`, which never reaps it: once it
+  // exits it is a zombie, which kill(pid, 0) still finds
+  const holder = spawn('/bin/sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 30'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  try {
+    const pid = Number(
+      await new Promise<string>((resolve) => holder.stdout!.once('data', (b) => resolve(String(b).trim()))),
+    );
+    let state = '';
+    for (let i = 0; i < 50 && state !== 'Z'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    }
+    assert.is(state, 'Z', `process ${pid} is a zombie`);
+    process.kill(pid, 0); // and kill(pid, 0) still succeeds: it alone would call the owner alive
+    const dir = fresh();
+    fake(dir, { pid, startedAt: new Date(Date.now() - 1000).toISOString() });
+    const lock = await acquireLock(dir);
+    assert.is(lock.tookOver?.pid, pid);
+    await lock.release();
+  } finally {
+    holder.kill();
   }
 });
 

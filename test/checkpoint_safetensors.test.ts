@@ -8,7 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { FormatError, ShapeError } from '../src/errors.js';
-import { encodeSafetensors, decodeSafetensors, toNumbers, requireTensor, type NamedTensor } from '../src/formats/safetensors.js';
+import {
+  encodeSafetensors,
+  decodeSafetensors,
+  toNumbers,
+  requireTensor,
+  type NamedTensor,
+} from '../src/formats/safetensors.js';
 import { writeSafetensors, readSafetensors } from '../src/node/files/safetensors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'st-'));
@@ -29,7 +35,11 @@ function same(a: NamedTensor, b: NamedTensor, name: string): void {
   assert.is(a.dtype, b.dtype, name);
   assert.equal(a.shape, b.shape, name);
   assert.is(a.data.constructor, b.data.constructor, name);
-  assert.equal(Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength), Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength), name);
+  assert.equal(
+    Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength),
+    Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength),
+    name,
+  );
 }
 
 /** Build a file from a header (object or raw text) and data, with an optional forged length field. */
@@ -66,7 +76,8 @@ test('round trip of every dtype, edge values included', () => {
 test('encoding is deterministic: sorted keys, space padding to 8 bytes, offsets in name order', () => {
   const t = sample();
   const reversed = Object.fromEntries(Object.entries(t).reverse());
-  const a = Buffer.from(encodeSafetensors(t, { b: '2', a: '1' })), b = Buffer.from(encodeSafetensors(reversed, { a: '1', b: '2' }));
+  const a = Buffer.from(encodeSafetensors(t, { b: '2', a: '1' })),
+    b = Buffer.from(encodeSafetensors(reversed, { a: '1', b: '2' }));
   assert.ok(a.equals(b));
   const n = Number(a.readBigUInt64LE(0));
   assert.is(n % 8, 0);
@@ -94,12 +105,27 @@ test('views and unaligned buffers: input views are honoured, output arrays are a
 });
 
 test('encode refuses tensors that do not match their shape or dtype', () => {
-  assert.throws(() => encodeSafetensors({ a: { dtype: 'F32', shape: [3], data: new Float32Array(2) } }), (e: unknown) => e instanceof ShapeError && /holds 3 values/.test((e as Error).message));
-  const isA = (cls: Function) => (e: unknown) => e instanceof cls;
-  assert.throws(() => encodeSafetensors({ a: { dtype: 'I32', shape: [2], data: new Float32Array(2) } }), isA(ShapeError));
-  assert.throws(() => encodeSafetensors({ a: { dtype: 'F16' as never, shape: [2], data: new Float32Array(2) } }), isA(ShapeError));
-  assert.throws(() => encodeSafetensors({ a: { dtype: 'F32', shape: [-2], data: new Float32Array(2) } }), isA(ShapeError));
-  assert.throws(() => encodeSafetensors({ __metadata__: { dtype: 'F32', shape: [0], data: new Float32Array(0) } }), isA(ShapeError));
+  assert.throws(
+    () => encodeSafetensors({ a: { dtype: 'F32', shape: [3], data: new Float32Array(2) } }),
+    (e: unknown) => e instanceof ShapeError && /holds 3 values/.test((e as Error).message),
+  );
+  const isA = (cls: abstract new (...args: never[]) => unknown) => (e: unknown) => e instanceof cls;
+  assert.throws(
+    () => encodeSafetensors({ a: { dtype: 'I32', shape: [2], data: new Float32Array(2) } }),
+    isA(ShapeError),
+  );
+  assert.throws(
+    () => encodeSafetensors({ a: { dtype: 'F16' as never, shape: [2], data: new Float32Array(2) } }),
+    isA(ShapeError),
+  );
+  assert.throws(
+    () => encodeSafetensors({ a: { dtype: 'F32', shape: [-2], data: new Float32Array(2) } }),
+    isA(ShapeError),
+  );
+  assert.throws(
+    () => encodeSafetensors({ __metadata__: { dtype: 'F32', shape: [0], data: new Float32Array(0) } }),
+    isA(ShapeError),
+  );
   assert.throws(() => encodeSafetensors({}, { a: 3 as never }), isA(FormatError));
 });
 
@@ -109,7 +135,12 @@ test('write/read: atomic file with a sha256 checksum of the data section, verifi
   const bytes = readFileSync(path);
   const n = Number(bytes.readBigUInt64LE(0));
   const out = await readSafetensors(path);
-  assert.is(out.metadata.checksum, createHash('sha256').update(bytes.subarray(8 + n)).digest('hex'));
+  assert.is(
+    out.metadata.checksum,
+    createHash('sha256')
+      .update(bytes.subarray(8 + n))
+      .digest('hex'),
+  );
   assert.is(out.metadata.epoch, '7');
   for (const [k, v] of Object.entries(sample())) same(out.tensors[k], v, k);
   // The buffer decoder checks it as well, and re-encoding drops the checksum it cannot vouch for.
@@ -141,7 +172,7 @@ test('readSafetensors names the file for truncated and hostile files', async () 
     assert.unreachable();
   } catch (err) {
     assert.instance(err, FormatError);
-    assert.ok((err as Error).message.startsWith(path + ': '), (err as Error).message);
+    assert.ok((err as Error).message.startsWith(`${path}: `), (err as Error).message);
   }
   writeFileSync(path, Buffer.alloc(3));
   try {
@@ -175,27 +206,54 @@ test('hostile headers: dtypes and shapes', () => {
   const d4 = new Uint8Array(4);
   throwsFormat(craft({ a: { dtype: 'F16', shape: [2], data_offsets: [0, 4] } }, d4), /tensor "a": bad dtype "F16"/);
   throwsFormat(craft({ a: { dtype: 7, shape: [1], data_offsets: [0, 4] } }, d4), /bad dtype 7/);
-  throwsFormat(craft({ a: { dtype: 'F32', shape: [1.5], data_offsets: [0, 4] } }, d4), /shape entry 1.5 is not a non-negative integer/);
+  throwsFormat(
+    craft({ a: { dtype: 'F32', shape: [1.5], data_offsets: [0, 4] } }, d4),
+    /shape entry 1.5 is not a non-negative integer/,
+  );
   throwsFormat(craft({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, d4), /shape entry -1/);
   throwsFormat(craft({ a: { dtype: 'F32', shape: ['1'], data_offsets: [0, 4] } }, d4), /shape entry "1"/);
   throwsFormat(craft({ a: { dtype: 'F32', shape: 4, data_offsets: [0, 4] } }, d4), /shape is not an array/);
   throwsFormat(craft({ a: { dtype: 'F32', shape: [2 ** 40, 2 ** 40], data_offsets: [0, 4] } }, d4), /overflows/);
   throwsFormat(craft({ a: { dtype: 'F32', shape: new Array(40).fill(1), data_offsets: [0, 4] } }, d4), /rank 40/);
-  throwsFormat(craft({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, d4), /needs 8 bytes but data_offsets span 4/);
+  throwsFormat(
+    craft({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, d4),
+    /needs 8 bytes but data_offsets span 4/,
+  );
   throwsFormat(craft({ a: 'F32' }, d4), /tensor "a": entry is not an object/);
 });
 
 test('hostile headers: offsets out of range, overlapping, leaving gaps', () => {
   const d8 = new Uint8Array(8);
-  throwsFormat(craft({ a: { dtype: 'U8', shape: [4], data_offsets: [4, 8] }, b: { dtype: 'U8', shape: [4], data_offsets: [6, 10] } }, d8), /\[6,10\] out of range \(data section is 8 bytes\)/);
+  throwsFormat(
+    craft(
+      { a: { dtype: 'U8', shape: [4], data_offsets: [4, 8] }, b: { dtype: 'U8', shape: [4], data_offsets: [6, 10] } },
+      d8,
+    ),
+    /\[6,10\] out of range \(data section is 8 bytes\)/,
+  );
   throwsFormat(craft({ a: { dtype: 'U8', shape: [1], data_offsets: [-1, 0] } }, d8), /out of range/);
   throwsFormat(craft({ a: { dtype: 'U8', shape: [1], data_offsets: [5, 4] } }, d8), /out of range/);
   throwsFormat(craft({ a: { dtype: 'U8', shape: [1], data_offsets: [0] } }, d8), /not a pair of integers/);
   throwsFormat(craft({ a: { dtype: 'U8', shape: [1], data_offsets: [0, 1.5] } }, d8), /not a pair of integers/);
   throwsFormat(craft({ a: { dtype: 'U8', shape: [1], data_offsets: [0, 2 ** 60] } }, d8), /not a pair of integers/);
-  throwsFormat(craft({ a: { dtype: 'U8', shape: [6], data_offsets: [0, 6] }, b: { dtype: 'U8', shape: [4], data_offsets: [4, 8] } }, d8), /"b" \(bytes 4..8\) overlaps tensor "a"/);
-  throwsFormat(craft({ a: { dtype: 'U8', shape: [2], data_offsets: [0, 2] }, b: { dtype: 'U8', shape: [4], data_offsets: [4, 8] } }, d8), /bytes 2..4 .*gap before "b"/);
-  throwsFormat(craft({ a: { dtype: 'U8', shape: [2], data_offsets: [0, 2] } }, d8), /bytes 2..8 .*do not cover the buffer/);
+  throwsFormat(
+    craft(
+      { a: { dtype: 'U8', shape: [6], data_offsets: [0, 6] }, b: { dtype: 'U8', shape: [4], data_offsets: [4, 8] } },
+      d8,
+    ),
+    /"b" \(bytes 4..8\) overlaps tensor "a"/,
+  );
+  throwsFormat(
+    craft(
+      { a: { dtype: 'U8', shape: [2], data_offsets: [0, 2] }, b: { dtype: 'U8', shape: [4], data_offsets: [4, 8] } },
+      d8,
+    ),
+    /bytes 2..4 .*gap before "b"/,
+  );
+  throwsFormat(
+    craft({ a: { dtype: 'U8', shape: [2], data_offsets: [0, 2] } }, d8),
+    /bytes 2..8 .*do not cover the buffer/,
+  );
   throwsFormat(craft({}, d8), /bytes 0..8/);
 });
 
@@ -215,7 +273,10 @@ test('toNumbers and requireTensor', () => {
   const { tensors } = decodeSafetensors(encodeSafetensors(sample()));
   assert.equal(toNumbers(tensors.step), [123456789012345]);
   assert.equal(toNumbers(tensors.labels), [-2147483648, 0, 2147483647]);
-  assert.throws(() => toNumbers(tensors.big, 'big', 'f'), (e: unknown) => e instanceof FormatError && /too large/.test((e as Error).message));
+  assert.throws(
+    () => toNumbers(tensors.big, 'big', 'f'),
+    (e: unknown) => e instanceof FormatError && /too large/.test((e as Error).message),
+  );
   const file = { tensors, metadata: {} };
   assert.is(requireTensor(file, 'labels', 'I32', [3]).shape[0], 3);
   assert.throws(() => requireTensor(file, 'labels', 'F32', undefined, 'f'), /is I32, expected F32/);
@@ -231,7 +292,8 @@ const hasNumpy = existsSync(PY) && spawnSync(PY, ['-c', 'import numpy'], { timeo
 
 test('interop: numpy-written file decodes; our file reads in numpy', () => {
   if (!hasNumpy) return console.log('  (skipped: no python3 with numpy)');
-  const pyFile = join(dir, 'py.safetensors'), ours = join(dir, 'ours.safetensors');
+  const pyFile = join(dir, 'py.safetensors'),
+    ours = join(dir, 'ours.safetensors');
   writeFileSync(ours, encodeSafetensors(sample(), { source: 'node' }));
   const script = `
 import json, struct, sys, numpy as np

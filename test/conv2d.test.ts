@@ -9,7 +9,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Tape, parameter, tensor, ShapeError } from '../src/index.js';
-import { conv2d, conv2dBackwardData, conv2dBackwardFilter, conv2dBiasGrad, conv2dOutputShape, conv2dTiles } from '../src/ops/conv2d.js';
+import {
+  conv2d,
+  conv2dBackwardData,
+  conv2dBackwardFilter,
+  conv2dBiasGrad,
+  conv2dOutputShape,
+  conv2dTiles,
+} from '../src/ops/conv2d.js';
 import { conv2dBackwardRef, conv2dRef } from './ref/conv2d.js';
 import { chunking, gpu, disposeGpu, close, numericGrad, dot } from './helpers.js';
 import { CASES, checkAgainstRef, closeConv, label, makeData, runGpu, type Case } from './cases/conv2d.js';
@@ -21,9 +28,27 @@ test('float64 reference: backward equals central finite differences of forward (
   const d = makeData(c, 11);
   const ref = conv2dBackwardRef(d.g, d.xs, d.ws, d.dys);
   const L = (xs: Float64Array, ws: Float64Array, bs: Float64Array) => dot(conv2dRef(d.g, xs, ws, bs), d.dys);
-  close(ref.dx, numericGrad((v) => L(v, d.ws, d.bs!), d.xs), 1e-7, 1e-6, 'ref dx');
-  close(ref.dw, numericGrad((v) => L(d.xs, v, d.bs!), d.ws), 1e-7, 1e-6, 'ref dw');
-  close(ref.db, numericGrad((v) => L(d.xs, d.ws, v), d.bs!), 1e-7, 1e-6, 'ref db');
+  close(
+    ref.dx,
+    numericGrad((v) => L(v, d.ws, d.bs!), d.xs),
+    1e-7,
+    1e-6,
+    'ref dx',
+  );
+  close(
+    ref.dw,
+    numericGrad((v) => L(d.xs, v, d.bs!), d.ws),
+    1e-7,
+    1e-6,
+    'ref dw',
+  );
+  close(
+    ref.db,
+    numericGrad((v) => L(d.xs, d.ws, v), d.bs!),
+    1e-7,
+    1e-6,
+    'ref db',
+  );
 });
 
 test('forward, dx, dw, db match the float64 reference on awkward shapes', async () => {
@@ -39,7 +64,10 @@ test('other tile shapes (what another adapter might choose) give the same result
   const saved = JSON.stringify(conv2dTiles);
   try {
     // (each tile is a pipeline to compile, ~0.6 s apiece on lavapipe: two tiles, one shape each)
-    for (const [tile, i] of [[{ TM: 4, TN: 16, WG: 64, minWG: 64 }, 1], [{ TM: 12, TN: 5, WG: 16, minWG: 8 }, 5]] as const) {
+    for (const [tile, i] of [
+      [{ TM: 4, TN: 16, WG: 64, minWG: 64 }, 1],
+      [{ TM: 12, TN: 5, WG: 16, minWG: 8 }, 5],
+    ] as const) {
       Object.assign(conv2dTiles, { fwd: tile, bwdData: tile, bwdFilter: tile });
       const d = makeData(CASES[i], 200 + i);
       checkAgainstRef(await runGpu(e, d, CASES[i]), d, `tile ${JSON.stringify(tile)} ${label(CASES[i])}`);
@@ -53,16 +81,36 @@ test('tape: conv2d + fused ReLU gradients (x, w, b) equal finite differences of 
   const e = await gpu();
   const c: Case = { x: [2, 4, 7, 6], w: [6, 2, 3, 3], stride: 2, padding: 1, groups: 2, relu: true, bias: true };
   const d = makeData(c, 7);
-  const x = parameter(e, d.xs, c.x, 'x'), w = parameter(e, d.ws, c.w, 'w'), b = parameter(e, d.bs!, [d.g.o], 'b');
+  const x = parameter(e, d.xs, c.x, 'x'),
+    w = parameter(e, d.ws, c.w, 'w'),
+    b = parameter(e, d.bs!, [d.g.o], 'b');
   const tape = new Tape(e);
   const y = tape.run(() => conv2d(x, w, b, d.opts));
   assert.equal([...y.shape], conv2dOutputShape(c.x, c.w, d.opts));
   tape.backward(y, tensor(e, d.dys, y.shape));
   const L = (xs: Float64Array, ws: Float64Array, bs: Float64Array) => dot(conv2dRef(d.g, xs, ws, bs, true), d.dys);
   // finite differences in float64 (h = 1e-4); a ReLU kink within h of a sample would show up as a big miss
-  close(await x.grad!.read(), numericGrad((v) => L(v, d.ws, d.bs!), d.xs), 1e-4, 1e-4, 'dx');
-  close(await w.grad!.read(), numericGrad((v) => L(d.xs, v, d.bs!), d.ws), 1e-4, 1e-4, 'dw');
-  close(await b.grad!.read(), numericGrad((v) => L(d.xs, d.ws, v), d.bs!), 1e-4, 1e-4, 'db');
+  close(
+    await x.grad!.read(),
+    numericGrad((v) => L(v, d.ws, d.bs!), d.xs),
+    1e-4,
+    1e-4,
+    'dx',
+  );
+  close(
+    await w.grad!.read(),
+    numericGrad((v) => L(d.xs, v, d.bs!), d.ws),
+    1e-4,
+    1e-4,
+    'dw',
+  );
+  close(
+    await b.grad!.read(),
+    numericGrad((v) => L(d.xs, d.ws, v), d.bs!),
+    1e-4,
+    1e-4,
+    'db',
+  );
   tape.dispose();
   for (const t of [x, w, b]) t.dispose();
 });
@@ -71,13 +119,16 @@ test('tape: only the gradients that are needed, no bias', async () => {
   const e = await gpu();
   const c: Case = { x: [1, 3, 5, 5], w: [4, 3, 3, 3], padding: 1 };
   const d = makeData(c, 21);
-  const x = tensor(e, d.xs, c.x), w = parameter(e, d.ws, c.w, 'w');
+  const x = tensor(e, d.xs, c.x),
+    w = parameter(e, d.ws, c.w, 'w');
   const tape = new Tape(e);
   const y = tape.run(() => conv2d(x, w, undefined, d.opts));
   tape.backward(y, tensor(e, d.dys, y.shape));
   assert.is(x.grad, undefined);
   closeConv(await w.grad!.read(), conv2dBackwardRef(d.g, d.xs, d.ws, d.dys).dw, 'dw');
-  tape.dispose(); x.dispose(); w.dispose();
+  tape.dispose();
+  x.dispose();
+  w.dispose();
 });
 
 test('batches larger than one storage binding run in aligned chunks (a binding of one aligned run of images)', async () => {
@@ -108,8 +159,10 @@ test('batches larger than one storage binding run in aligned chunks (a binding o
 
 test('results are bitwise identical run to run', async () => {
   const e = await gpu();
-  const c = CASES[5], d = makeData(c, 41);
-  const a = await runGpu(e, d, c), b = await runGpu(e, d, c);
+  const c = CASES[5],
+    d = makeData(c, 41);
+  const a = await runGpu(e, d, c),
+    b = await runGpu(e, d, c);
   for (const k of ['y', 'dx', 'dw', 'db'] as const) assert.equal(Array.from(a[k]), Array.from(b[k]), k);
 });
 
@@ -117,20 +170,35 @@ test('bad input throws ShapeError naming the op and the shapes, before dispatchi
   const e = await gpu();
   const x = tensor(e, new Float32Array(2 * 4 * 5 * 5), [2, 4, 5, 5]);
   const mk = (shape: number[]) => tensor(e, new Float32Array(shape.reduce((a, b) => a * b)), shape);
-  const w = mk([6, 4, 3, 3]), wg = mk([6, 2, 3, 3]), w3 = mk([6, 4, 9]), b5 = mk([5]);
+  const w = mk([6, 4, 3, 3]),
+    wg = mk([6, 2, 3, 3]),
+    w3 = mk([6, 4, 9]),
+    b5 = mk([5]);
   const before = e.dispatchCount;
   const throwsShape = (f: () => unknown, re: RegExp) =>
     assert.throws(f, (err: unknown) => err instanceof ShapeError && re.test((err as Error).message));
-  throwsShape(() => conv2d(x, wg, undefined), /conv2d: weight \[6,2,3,3\] does not fit input \[2,4,5,5\] with groups=1/);
-  throwsShape(() => conv2d(x, w, undefined, { groups: 2 }), /conv2d: weight \[6,4,3,3\] does not fit input \[2,4,5,5\] with groups=2/);
+  throwsShape(
+    () => conv2d(x, wg, undefined),
+    /conv2d: weight \[6,2,3,3\] does not fit input \[2,4,5,5\] with groups=1/,
+  );
+  throwsShape(
+    () => conv2d(x, w, undefined, { groups: 2 }),
+    /conv2d: weight \[6,4,3,3\] does not fit input \[2,4,5,5\] with groups=2/,
+  );
   throwsShape(() => conv2d(x, wg, undefined, { groups: 4 }), /groups=4 must divide.*\[2,4,5,5\].*\[6,2,3,3\]/);
   throwsShape(() => conv2d(x, w3, undefined), /conv2d: weight has shape \[6,4,9\], expected rank 4/);
   throwsShape(() => conv2d(x.reshape([8, 5, 5]), w, undefined), /conv2d: input has shape \[8,5,5\], expected rank 4/);
   throwsShape(() => conv2d(x, w, b5), /conv2d: bias has shape \[5\], expected \[6\]/);
   throwsShape(() => conv2d(x, w, undefined, { stride: 0 }), /stride/);
   throwsShape(() => conv2d(x, mk([6, 4, 7, 7]), undefined), /kernel 7x7 is larger than the padded input 5x5/);
-  throwsShape(() => conv2dBackwardData(mk([2, 6, 4, 4]), w, [2, 4, 5, 5]), /conv2d backward data: output gradient has shape \[2,6,4,4\], expected \[2,6,3,3\]/);
-  throwsShape(() => conv2dBackwardFilter(x, mk([2, 5, 3, 3]), [6, 4, 3, 3]), /conv2d backward filter: output gradient has shape \[2,5,3,3\], expected \[2,6,3,3\]/);
+  throwsShape(
+    () => conv2dBackwardData(mk([2, 6, 4, 4]), w, [2, 4, 5, 5]),
+    /conv2d backward data: output gradient has shape \[2,6,4,4\], expected \[2,6,3,3\]/,
+  );
+  throwsShape(
+    () => conv2dBackwardFilter(x, mk([2, 5, 3, 3]), [6, 4, 3, 3]),
+    /conv2d backward filter: output gradient has shape \[2,5,3,3\], expected \[2,6,3,3\]/,
+  );
   throwsShape(() => conv2dBiasGrad(mk([6, 9])), /conv2d bias gradient: .*\[6,9\]/);
   assert.is(e.dispatchCount, before, 'nothing was dispatched');
   for (const t of [x, w, wg, w3, b5]) t.dispose();

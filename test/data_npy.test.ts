@@ -16,18 +16,23 @@ const dir = mkdtempSync(join(tmpdir(), 'npy-test-'));
 /** A .npy file with an arbitrary header text (for dtypes the writer does not produce and hostile headers). */
 function rawNpy(header: string, data: Uint8Array, version = 1): Uint8Array {
   const pre = version === 1 ? 10 : 12;
-  const text = header.padEnd(Math.ceil((pre + header.length + 1) / 64) * 64 - pre - 1, ' ') + '\n';
+  const text = `${header.padEnd(Math.ceil((pre + header.length + 1) / 64) * 64 - pre - 1, ' ')}\n`;
   const out = new Uint8Array(pre + text.length + data.length);
   out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]);
   const v = new DataView(out.buffer);
-  if (version === 1) v.setUint16(8, text.length, true); else v.setUint32(8, text.length, true);
+  if (version === 1) v.setUint16(8, text.length, true);
+  else v.setUint32(8, text.length, true);
   for (let i = 0; i < text.length; i++) out[pre + i] = text.charCodeAt(i);
   out.set(data, pre + text.length);
   return out;
 }
-const hdr = (descr: string, shape: string, fortran = 'False') => `{'descr': '${descr}', 'fortran_order': ${fortran}, 'shape': ${shape}, }`;
+const hdr = (descr: string, shape: string, fortran = 'False') =>
+  `{'descr': '${descr}', 'fortran_order': ${fortran}, 'shape': ${shape}, }`;
 const expectFormat = (b: Uint8Array, re: RegExp) => {
-  try { decodeNpy(b, 'x.npy'); assert.unreachable(); } catch (e) {
+  try {
+    decodeNpy(b, 'x.npy');
+    assert.unreachable();
+  } catch (e) {
     assert.ok(e instanceof FormatError, String(e));
     assert.match((e as Error).message, /^x\.npy: /);
     assert.match((e as Error).message, re);
@@ -35,7 +40,11 @@ const expectFormat = (b: Uint8Array, re: RegExp) => {
 };
 
 test('write/read round trip for f4, u1, i4 with v1, v2 and v3 headers', async () => {
-  const arrays = [Float32Array.of(1.5, -2, 3e-8, 0, Infinity, 6), Uint8Array.of(0, 1, 2, 253, 254, 255), Int32Array.of(-2147483648, -1, 0, 1, 7, 2147483647)];
+  const arrays = [
+    Float32Array.of(1.5, -2, 3e-8, 0, Infinity, 6),
+    Uint8Array.of(0, 1, 2, 253, 254, 255),
+    Int32Array.of(-2147483648, -1, 0, 1, 7, 2147483647),
+  ];
   for (const version of [1, 2, 3] as const) {
     for (const a of arrays) {
       const path = join(dir, `r${version}.npy`);
@@ -55,7 +64,8 @@ test('write/read round trip for f4, u1, i4 with v1, v2 and v3 headers', async ()
 
 test('every integer label dtype converts to Int32, with range checks', () => {
   const le = (n: number, size: number, signed: boolean) => {
-    const b = new Uint8Array(size); const v = new DataView(b.buffer);
+    const b = new Uint8Array(size);
+    const v = new DataView(b.buffer);
     if (size === 8) v.setBigInt64(0, BigInt(n), true);
     else if (size === 4) signed ? v.setInt32(0, n, true) : v.setUint32(0, n, true);
     else if (size === 2) signed ? v.setInt16(0, n, true) : v.setUint16(0, n, true);
@@ -63,9 +73,14 @@ test('every integer label dtype converts to Int32, with range checks', () => {
     return Array.from(b);
   };
   const cases: Array<[string, number, boolean, number[]]> = [
-    ['|i1', 1, true, [-128, 0, 127]], ['<i1', 1, true, [-5, 3, 9]], ['<i2', 2, true, [-32768, 1, 32767]],
-    ['<i4', 4, true, [-2147483648, 2, 2147483647]], ['<i8', 8, true, [-2147483648, 3, 2147483647]],
-    ['<u2', 2, false, [0, 4, 65535]], ['<u4', 4, false, [0, 5, 2147483647]], ['<u8', 8, false, [0, 6, 2147483647]],
+    ['|i1', 1, true, [-128, 0, 127]],
+    ['<i1', 1, true, [-5, 3, 9]],
+    ['<i2', 2, true, [-32768, 1, 32767]],
+    ['<i4', 4, true, [-2147483648, 2, 2147483647]],
+    ['<i8', 8, true, [-2147483648, 3, 2147483647]],
+    ['<u2', 2, false, [0, 4, 65535]],
+    ['<u4', 4, false, [0, 5, 2147483647]],
+    ['<u8', 8, false, [0, 6, 2147483647]],
   ];
   for (const [descr, size, signed, vals] of cases) {
     const got = decodeNpy(rawNpy(hdr(descr, '(3,)'), Uint8Array.from(vals.flatMap((v) => le(v, size, signed)))), descr);
@@ -90,7 +105,10 @@ test('strict header parsing rejects everything else', () => {
   expectFormat(rawNpy(`{'descr': '<f4', 'shape': (1,), }`, d4), /missing key 'fortran_order'/);
   expectFormat(rawNpy(`{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 1}`, d4), /unexpected key/);
   expectFormat(rawNpy(`{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (1,)}`, d4), /duplicate key/);
-  expectFormat(rawNpy(`{'descr': __import__('os').system('rm -rf /'), 'fortran_order': False, 'shape': (1,)}`, d4), /expected a string/);
+  expectFormat(
+    rawNpy(`{'descr': __import__('os').system('rm -rf /'), 'fortran_order': False, 'shape': (1,)}`, d4),
+    /expected a string/,
+  );
   expectFormat(rawNpy(hdr('<f4', '(1)'), d4), /trailing comma/);
   expectFormat(rawNpy(hdr('<f4', '(-1,)'), d4), /non-negative integer/);
   expectFormat(rawNpy(hdr('<f4', '(1L,)'), d4), /non-negative integer/);
@@ -98,51 +116,86 @@ test('strict header parsing rejects everything else', () => {
   expectFormat(rawNpy(hdr('<f4', '(2,)'), d4), /truncated/);
   expectFormat(rawNpy(hdr('<f4', '(4294967295, 4294967295, 4294967295)'), d4), /truncated/);
   expectFormat(rawNpy(hdr('<f4', '(1,)'), new Uint8Array(8)), /4 trailing bytes/);
-  expectFormat(rawNpy(hdr('<f4', '(1,)') + ' junk', d4), /after the header dict/);
+  expectFormat(rawNpy(`${hdr('<f4', '(1,)')} junk`, d4), /after the header dict/);
   // Header lengths that point past the end of the file or are absurd.
-  const v1 = rawNpy(hdr('<f4', '(1,)'), d4); new DataView(v1.buffer).setUint16(8, 0xffff, true);
+  const v1 = rawNpy(hdr('<f4', '(1,)'), d4);
+  new DataView(v1.buffer).setUint16(8, 0xffff, true);
   expectFormat(v1, /runs past the end/);
-  const v2 = rawNpy(hdr('<f4', '(1,)'), d4, 2); new DataView(v2.buffer).setUint32(8, 0xffffffff, true);
+  const v2 = rawNpy(hdr('<f4', '(1,)'), d4, 2);
+  new DataView(v2.buffer).setUint32(8, 0xffffffff, true);
   expectFormat(v2, /header length/);
   expectFormat(Uint8Array.of(0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 4, 0, 0, 0), /version 4/);
   expectFormat(Uint8Array.of(1, 2, 3), /bad magic/);
   // Python dict spellings numpy accepts are fine: double quotes, no trailing comma, extra whitespace.
-  assert.equal(decodeNpy(rawNpy(`{"descr":"<f4","fortran_order":False,"shape":( 2 , 1 )}`, new Uint8Array(8))).shape, [2, 1]);
+  assert.equal(
+    decodeNpy(rawNpy(`{"descr":"<f4","fortran_order":False,"shape":( 2 , 1 )}`, new Uint8Array(8))).shape,
+    [2, 1],
+  );
 });
 
 test('numpy interop (when python3 with numpy is available)', async () => {
-  const out = join(dir, 'py_i8.npy'), ours = join(dir, 'ours.npy');
+  const out = join(dir, 'py_i8.npy'),
+    ours = join(dir, 'ours.npy');
   await writeNpy(ours, Float32Array.of(1, 2, 3, 4, 5, 6), [3, 2]);
-  const r = spawnSync('python3', ['-c', `
+  const r = spawnSync(
+    'python3',
+    [
+      '-c',
+      `
 import numpy as np, sys
 a = np.load(sys.argv[2]); assert a.dtype == np.float32 and a.shape == (3, 2) and a[2, 1] == 6, a
 np.save(sys.argv[1], np.array([[-3, 1], [2, 9]], dtype=np.int64))
 np.save(sys.argv[1] + '.f.npy', np.asfortranarray(np.ones((2, 3), np.float32)))
-`, out, ours], { encoding: 'utf8' });
-  if (r.error || (r.status !== 0 && /No module named/.test(r.stderr))) { console.log('  (numpy not available; skipped)'); return; }
+`,
+      out,
+      ours,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (r.error || (r.status !== 0 && /No module named/.test(r.stderr))) {
+    console.log('  (numpy not available; skipped)');
+    return;
+  }
   assert.is(r.status, 0, r.stderr);
   const got = await readNpy(out);
   assert.equal(got.shape, [2, 2]);
   assert.equal(Array.from(got.data), [-3, 1, 2, 9]);
-  await readNpy(out + '.f.npy').then(() => assert.unreachable(), (e) => assert.ok(e instanceof FormatError && /fortran/.test(e.message)));
+  await readNpy(`${out}.f.npy`).then(
+    () => assert.unreachable(),
+    (e) => assert.ok(e instanceof FormatError && /fortran/.test(e.message)),
+  );
 });
 
 test('fuzz: 2000 hostile inputs parse or throw FormatError, bounded by the input size', () => {
   const rng = new Rng(99);
-  const seeds = [encodeNpy(Float32Array.of(1, 2, 3, 4), [2, 2]), encodeNpy(Int32Array.of(5, 6), [2], { version: 2 }),
-    rawNpy(hdr('<i8', '(2,)'), new Uint8Array(16)), rawNpy(hdr('|u1', '(3, 1)'), Uint8Array.of(1, 2, 3), 3)];
+  const seeds = [
+    encodeNpy(Float32Array.of(1, 2, 3, 4), [2, 2]),
+    encodeNpy(Int32Array.of(5, 6), [2], { version: 2 }),
+    rawNpy(hdr('<i8', '(2,)'), new Uint8Array(16)),
+    rawNpy(hdr('|u1', '(3, 1)'), Uint8Array.of(1, 2, 3), 3),
+  ];
   const t0 = Date.now();
   let parsed = 0;
   for (let i = 0; i < 2000; i++) {
     let b = seeds[rng.int(seeds.length)].slice();
     switch (rng.int(5)) {
-      case 0: for (let k = rng.int(4) + 1; k > 0; k--) b[rng.int(b.length)] = rng.int(256); break;
-      case 1: b = b.subarray(0, rng.int(b.length + 1)); break;
-      case 2: b = Uint8Array.from({ length: rng.int(80) }, () => rng.int(256)); break;
-      case 3: { // splice a random character into the header text
-        const p = 10 + rng.int(60); b[p] = "(){}':,0123456789 TrueFalse<|>fiu"[rng.int(33)].charCodeAt(0); break;
+      case 0:
+        for (let k = rng.int(4) + 1; k > 0; k--) b[rng.int(b.length)] = rng.int(256);
+        break;
+      case 1:
+        b = b.subarray(0, rng.int(b.length + 1));
+        break;
+      case 2:
+        b = Uint8Array.from({ length: rng.int(80) }, () => rng.int(256));
+        break;
+      case 3: {
+        // splice a random character into the header text
+        const p = 10 + rng.int(60);
+        b[p] = "(){}':,0123456789 TrueFalse<|>fiu"[rng.int(33)].charCodeAt(0);
+        break;
       }
-      default: new DataView(b.buffer).setUint32(8, rng.u32(), true);
+      default:
+        new DataView(b.buffer).setUint32(8, rng.u32(), true);
     }
     try {
       const { data } = decodeNpy(b, 'fuzz');
@@ -163,7 +216,10 @@ test('readNpyHeader reads only the header and checks it against the file size', 
   assert.equal(h.shape, [10, 100]);
   assert.is(h.fileSize, h.dataOffset + 4000);
   writeFileSync(path, encodeNpy(new Float32Array(1000), [10, 100]).subarray(0, 200));
-  await readNpyHeader(path).then(() => assert.unreachable(), (e) => assert.ok(e instanceof FormatError && /truncated/.test(e.message), String(e)));
+  await readNpyHeader(path).then(
+    () => assert.unreachable(),
+    (e) => assert.ok(e instanceof FormatError && /truncated/.test(e.message), String(e)),
+  );
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -12,15 +12,24 @@ import { FormatError } from '../src/errors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'npydir-test-'));
 let n = 0;
-const fresh = () => { const d = join(tmp, `d${n++}`); mkdirSync(d); return d; };
+const fresh = () => {
+  const d = join(tmp, `d${n++}`);
+  mkdirSync(d);
+  return d;
+};
 /** int64 labels as numpy writes them by default. */
 function i8Labels(vals: number[]): Uint8Array {
   const enc = encodeNpy(Int32Array.from(vals), [vals.length]);
-  const body = new Uint8Array(vals.length * 8); const v = new DataView(body.buffer);
+  const body = new Uint8Array(vals.length * 8);
+  const v = new DataView(body.buffer);
   vals.forEach((x, i) => v.setBigInt64(8 * i, BigInt(x), true));
-  const head = new TextDecoder('latin1').decode(enc.subarray(10, 10 + new DataView(enc.buffer).getUint16(8, true))).replace('<i4', '<i8');
+  const head = new TextDecoder('latin1')
+    .decode(enc.subarray(10, 10 + new DataView(enc.buffer).getUint16(8, true)))
+    .replace('<i4', '<i8');
   const out = new Uint8Array(10 + head.length + body.length);
-  out.set(enc.subarray(0, 10)); for (let i = 0; i < head.length; i++) out[10 + i] = head.charCodeAt(i); out.set(body, 10 + head.length);
+  out.set(enc.subarray(0, 10));
+  for (let i = 0; i < head.length; i++) out[10 + i] = head.charCodeAt(i);
+  out.set(body, 10 + head.length);
   return out;
 }
 
@@ -47,11 +56,14 @@ test('uint8 N×H×W×C pixels, in memory and file-backed, give the same CHW samp
   await writeNpy(join(d, 'train_labels.npy'), Int32Array.of(0, 1, 0, 1, 0), [5]);
   const splits = await loadNpyDir(d);
   assert.is(splits.val, undefined);
-  const mem = splits.train, file = (await loadNpyDir(d, { inMemoryLimit: 0 })).train;
+  const mem = splits.train,
+    file = (await loadNpyDir(d, { inMemoryLimit: 0 })).train;
   assert.ok(mem.pixels && file.pixels);
-  const a = new Float32Array(72), b = new Float32Array(72);
+  const a = new Float32Array(72),
+    b = new Float32Array(72);
   for (let i = 0; i < 5; i++) {
-    await mem.get(i, a); await file.get(i, b);
+    await mem.get(i, a);
+    await file.get(i, b);
     assert.equal(Array.from(a), Array.from(b));
     // channel c, row y, column x of sample i
     assert.is(a[2 * 24 + 1 * 6 + 5], px[i * 72 + (1 * 6 + 5) * 3 + 2]);
@@ -61,26 +73,53 @@ test('uint8 N×H×W×C pixels, in memory and file-backed, give the same CHW samp
 
 test('validation errors name the offending file', async () => {
   const cases: Array<[string, (d: string) => Promise<void>, RegExp]> = [
-    ['negative label', (d) => writeNpy(join(d, 'train_labels.npy'), Int32Array.of(0, -1), [2]), /train_labels\.npy: label -1 at index 1/],
-    ['count mismatch', (d) => writeNpy(join(d, 'train_labels.npy'), Int32Array.of(0, 1, 2), [3]), /train_labels\.npy: 3 labels for 2 images/],
-    ['float labels', (d) => writeNpy(join(d, 'train_labels.npy'), Float32Array.of(0, 1), [2]), /train_labels\.npy: labels must be integers/],
-    ['2-D labels', (d) => writeNpy(join(d, 'train_labels.npy'), Int32Array.of(0, 1), [2, 1]), /train_labels\.npy: labels must be 1-D/],
+    [
+      'negative label',
+      (d) => writeNpy(join(d, 'train_labels.npy'), Int32Array.of(0, -1), [2]),
+      /train_labels\.npy: label -1 at index 1/,
+    ],
+    [
+      'count mismatch',
+      (d) => writeNpy(join(d, 'train_labels.npy'), Int32Array.of(0, 1, 2), [3]),
+      /train_labels\.npy: 3 labels for 2 images/,
+    ],
+    [
+      'float labels',
+      (d) => writeNpy(join(d, 'train_labels.npy'), Float32Array.of(0, 1), [2]),
+      /train_labels\.npy: labels must be integers/,
+    ],
+    [
+      '2-D labels',
+      (d) => writeNpy(join(d, 'train_labels.npy'), Int32Array.of(0, 1), [2, 1]),
+      /train_labels\.npy: labels must be 1-D/,
+    ],
     ['missing labels', async () => {}, /missing .*train_labels\.npy/],
-    ['uint8 NCHW', async (d) => {
-      await writeNpy(join(d, 'train_images.npy'), new Uint8Array(2 * 3 * 8 * 8), [2, 3, 8, 8]);
-      await writeNpy(join(d, 'train_labels.npy'), Int32Array.of(0, 1), [2]);
-    }, /train_images\.npy: .*looks like N×C×H×W/],
-    ['val shape differs', async (d) => {
-      await writeNpy(join(d, 'train_labels.npy'), Int32Array.of(0, 1), [2]);
-      await writeNpy(join(d, 'val_images.npy'), new Float32Array(9), [1, 1, 3, 3]);
-      await writeNpy(join(d, 'val_labels.npy'), Int32Array.of(0), [1]);
-    }, /do not match train images/],
+    [
+      'uint8 NCHW',
+      async (d) => {
+        await writeNpy(join(d, 'train_images.npy'), new Uint8Array(2 * 3 * 8 * 8), [2, 3, 8, 8]);
+        await writeNpy(join(d, 'train_labels.npy'), Int32Array.of(0, 1), [2]);
+      },
+      /train_images\.npy: .*looks like N×C×H×W/,
+    ],
+    [
+      'val shape differs',
+      async (d) => {
+        await writeNpy(join(d, 'train_labels.npy'), Int32Array.of(0, 1), [2]);
+        await writeNpy(join(d, 'val_images.npy'), new Float32Array(9), [1, 1, 3, 3]);
+        await writeNpy(join(d, 'val_labels.npy'), Int32Array.of(0), [1]);
+      },
+      /do not match train images/,
+    ],
   ];
   for (const [what, setup, re] of cases) {
     const d = fresh();
     await writeNpy(join(d, 'train_images.npy'), new Float32Array(2 * 4), [2, 1, 2, 2]);
     await setup(d);
-    await loadNpyDir(d).then(() => assert.unreachable(what), (e) => assert.ok(e instanceof FormatError && re.test(e.message), `${what}: ${e}`));
+    await loadNpyDir(d).then(
+      () => assert.unreachable(what),
+      (e) => assert.ok(e instanceof FormatError && re.test(e.message), `${what}: ${e}`),
+    );
   }
 });
 

@@ -5,16 +5,25 @@ import { Rng, hashSeed, shuffle } from '../src/util/rng.js';
 import { AlexnetError } from '../src/errors.js';
 
 test('same seed gives the same sequence, different seeds differ', () => {
-  const a = new Rng(42), b = new Rng(42), c = new Rng(43);
+  const a = new Rng(42),
+    b = new Rng(42),
+    c = new Rng(43);
   const sa = Array.from({ length: 20 }, () => a.u32());
-  assert.equal(Array.from({ length: 20 }, () => b.u32()), sa);
-  assert.not.equal(Array.from({ length: 20 }, () => c.u32()), sa);
+  assert.equal(
+    Array.from({ length: 20 }, () => b.u32()),
+    sa,
+  );
+  assert.not.equal(
+    Array.from({ length: 20 }, () => c.u32()),
+    sa,
+  );
 });
 
 test('next, int and normal stay in range with sane moments', () => {
   const r = new Rng(1);
   const counts = new Array(7).fill(0);
-  let sum = 0, sq = 0;
+  let sum = 0,
+    sq = 0;
   for (let i = 0; i < 20000; i++) {
     const u = r.next();
     assert.ok(u >= 0 && u < 1);
@@ -22,12 +31,16 @@ test('next, int and normal stay in range with sane moments', () => {
     assert.ok(Number.isInteger(k) && k >= 0 && k < 7);
     counts[k]++;
     const z = r.normal();
-    sum += z; sq += z * z;
+    sum += z;
+    sq += z * z;
   }
   for (const n of counts) assert.ok(Math.abs(n - 20000 / 7) < 250, `int(7) bucket ${n}`);
   assert.ok(Math.abs(sum / 20000) < 0.03, `normal mean ${sum / 20000}`);
   assert.ok(Math.abs(sq / 20000 - 1) < 0.05, `normal var ${sq / 20000}`);
-  assert.throws(() => r.int(0), (e: unknown) => e instanceof AlexnetError);
+  assert.throws(
+    () => r.int(0),
+    (e: unknown) => e instanceof AlexnetError,
+  );
 });
 
 test('state/restore resumes the exact sequence', () => {
@@ -37,8 +50,14 @@ test('state/restore resumes the exact sequence', () => {
   const want = [r.next(), r.int(1000), r.normal()];
   const q = new Rng(0).restore(JSON.parse(JSON.stringify(s)));
   assert.equal([q.next(), q.int(1000), q.normal()], want);
-  assert.throws(() => q.restore([0, 0, 0, 0]), (e: unknown) => e instanceof AlexnetError);
-  assert.throws(() => q.restore([1, 2, 3]), (e: unknown) => e instanceof AlexnetError);
+  assert.throws(
+    () => q.restore([0, 0, 0, 0]),
+    (e: unknown) => e instanceof AlexnetError,
+  );
+  assert.throws(
+    () => q.restore([1, 2, 3]),
+    (e: unknown) => e instanceof AlexnetError,
+  );
 });
 
 test('hashSeed is order sensitive and accepts large keys', () => {
@@ -48,11 +67,23 @@ test('hashSeed is order sensitive and accepts large keys', () => {
 });
 
 test('shuffle is a deterministic permutation', () => {
-  const a = shuffle(Int32Array.from({ length: 100 }, (_, i) => i), new Rng(3));
-  const b = shuffle(Int32Array.from({ length: 100 }, (_, i) => i), new Rng(3));
+  const a = shuffle(
+    Int32Array.from({ length: 100 }, (_, i) => i),
+    new Rng(3),
+  );
+  const b = shuffle(
+    Int32Array.from({ length: 100 }, (_, i) => i),
+    new Rng(3),
+  );
   assert.equal(Array.from(a), Array.from(b));
-  assert.equal(Array.from(a).sort((x, y) => x - y), Array.from({ length: 100 }, (_, i) => i));
-  assert.not.equal(Array.from(a), Array.from({ length: 100 }, (_, i) => i));
+  assert.equal(
+    Array.from(a).sort((x, y) => x - y),
+    Array.from({ length: 100 }, (_, i) => i),
+  );
+  assert.not.equal(
+    Array.from(a),
+    Array.from({ length: 100 }, (_, i) => i),
+  );
 });
 
 test.run();

@@ -27,8 +27,14 @@ test('kept fraction ≈ 1 − p, kept values scaled by 1/(1 − p), mean preserv
   for (const p of [0.5, 0.1]) {
     const y = await dropout(x, p, { seed: 7, step: 3, training: true }).read();
     let kept = 0;
-    const scaled: number[] = [], expect: number[] = [];
-    for (let i = 0; i < N; i++) if (y[i] !== 0) { kept++; scaled.push(y[i]); expect.push(xs[i] / (1 - p)); }
+    const scaled: number[] = [],
+      expect: number[] = [];
+    for (let i = 0; i < N; i++)
+      if (y[i] !== 0) {
+        kept++;
+        scaled.push(y[i]);
+        expect.push(xs[i] / (1 - p));
+      }
     assert.ok(Math.abs(kept / N - (1 - p)) < 0.01, `p=${p}: kept fraction ${kept / N}`);
     close(scaled, expect, 0, 1e-6, `p=${p}: kept values`);
     const ratio = mean(y) / mean(xs);
@@ -40,11 +46,18 @@ test('kept fraction ≈ 1 − p, kept values scaled by 1/(1 − p), mean preserv
 test('same seed and step give the same mask; another step or seed another one', async () => {
   const e = await gpu();
   const x = tensor(e, new Float32Array(N).fill(1), [N]);
-  const run = async (seed: number, step: number) => Array.from(await dropout(x, 0.5, { seed, step, training: true }).read(), (v) => v !== 0);
-  const a = await run(1, 0), again = await run(1, 0), step1 = await run(1, 1), seed2 = await run(2, 0);
+  const run = async (seed: number, step: number) =>
+    Array.from(await dropout(x, 0.5, { seed, step, training: true }).read(), (v) => v !== 0);
+  const a = await run(1, 0),
+    again = await run(1, 0),
+    step1 = await run(1, 1),
+    seed2 = await run(2, 0);
   assert.equal(again, a, 'reproducible');
   const agree = (u: boolean[], v: boolean[]) => u.reduce((s, m, i) => s + (m === v[i] ? 1 : 0), 0) / N;
-  for (const [what, other] of [['step', step1], ['seed', seed2]] as const) {
+  for (const [what, other] of [
+    ['step', step1],
+    ['seed', seed2],
+  ] as const) {
     const f = agree(a, other);
     assert.ok(Math.abs(f - 0.5) < 0.02, `another ${what}: masks agree on ${f} (independent: 0.5)`);
   }
@@ -53,8 +66,10 @@ test('same seed and step give the same mask; another step or seed another one', 
 
 test('the backward applies the forward mask (recomputed, not stored)', async () => {
   const e = await gpu();
-  const n = 4099, p = 0.3;
-  const xs = rand(n, 3, 0.5, 1.5), gs = rand(n, 4);
+  const n = 4099,
+    p = 0.3;
+  const xs = rand(n, 3, 0.5, 1.5),
+    gs = rand(n, 4);
   const x = parameter(e, xs, [n], 'x');
   const tape = new Tape(e);
   const y = tape.run(() => dropout(x, p, { seed: 11, step: 5, training: true }));
@@ -62,7 +77,8 @@ test('the backward applies the forward mask (recomputed, not stored)', async () 
   tape.backward(y, tensor(e, gs, [n]));
   const expect = Array.from(ys, (v, i) => (v !== 0 ? gs[i] / (1 - p) : 0));
   close(await x.grad!.read(), expect, 1e-7, 1e-6, 'dx = dy·mask/(1−p)');
-  tape.dispose(); x.dispose();
+  tape.dispose();
+  x.dispose();
 });
 
 test('the mask does not depend on how the tensor is split into bindings', async () => {
@@ -70,7 +86,8 @@ test('the mask does not depend on how the tensor is split into bindings', async 
   const small = await cappedEngine();
   try {
     const xs = rand(N, 9);
-    const xa = tensor(e, xs, [N]), xb = tensor(small, xs, [N]);
+    const xa = tensor(e, xs, [N]),
+      xb = tensor(small, xs, [N]);
     assert.ok(xb.chunks().length >= 6, 'capped engine binds 1e5 floats in chunks');
     const a = await dropout(xa, 0.5, { seed: 3, step: 8, training: true }).read();
     const b = await dropout(xb, 0.5, { seed: 3, step: 8, training: true }).read();
@@ -91,7 +108,10 @@ test('evaluation and p = 0 are the identity without a dispatch; p = 1 drops all;
   assert.is(e.dispatchCount, count);
   assert.equal(Array.from(await dropout(x, 1, { seed: 1, step: 1, training: true }).read()), [0, 0, 0]);
   for (const p of [-0.1, 1.5, NaN]) {
-    assert.throws(() => dropout(x, p, { seed: 1, step: 1, training: true }), (err: unknown) => err instanceof AlexnetError && /dropout/.test((err as Error).message));
+    assert.throws(
+      () => dropout(x, p, { seed: 1, step: 1, training: true }),
+      (err: unknown) => err instanceof AlexnetError && /dropout/.test((err as Error).message),
+    );
   }
   x.dispose();
 });

@@ -15,9 +15,16 @@ import { conv2dRef, convGeom } from './ref/conv2d.js';
 const gpu = create([]);
 
 async function convOn(e: Awaited<ReturnType<typeof createCoreEngine>>): Promise<void> {
-  const xs = rand(2 * 3 * 7 * 7, 1), ws = rand(4 * 3 * 3 * 3, 2, -0.3, 0.3);
+  const xs = rand(2 * 3 * 7 * 7, 1),
+    ws = rand(4 * 3 * 3 * 3, 2, -0.3, 0.3);
   const y = conv2dForward(tensor(e, xs, [2, 3, 7, 7]), tensor(e, ws, [4, 3, 3, 3]), undefined, { padding: 1 });
-  close(await y.read(), conv2dRef(convGeom([2, 3, 7, 7], [4, 3, 3, 3], 1, 1), xs, ws), 1e-4, 1e-4, 'conv on the given GPU');
+  close(
+    await y.read(),
+    conv2dRef(convGeom([2, 3, 7, 7], [4, 3, 3, 3], 1, 1), xs, ws),
+    1e-4,
+    1e-4,
+    'conv on the given GPU',
+  );
 }
 
 test('createEngine({ gpu }) and createEngine({ adapter }) request their own device and destroy it on dispose', async () => {
@@ -25,7 +32,9 @@ test('createEngine({ gpu }) and createEngine({ adapter }) request their own devi
   assert.ok(e1.ownsDevice);
   await convOn(e1);
   let lost = false;
-  e1.device.lost.then(() => { lost = true; });
+  e1.device.lost.then(() => {
+    lost = true;
+  });
   e1.dispose();
   await new Promise((r) => setTimeout(r, 50));
   assert.ok(lost, 'the engine destroyed the device it created');
@@ -37,11 +46,15 @@ test('createEngine({ gpu }) and createEngine({ adapter }) request their own devi
   e2.dispose();
 });
 
-test('createEngine({ device }) uses the host\'s device and leaves it working after dispose', async () => {
+test("createEngine({ device }) uses the host's device and leaves it working after dispose", async () => {
   const adapter = (await gpu.requestAdapter())!;
-  const device = await adapter.requestDevice({ requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize } });
+  const device = await adapter.requestDevice({
+    requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize },
+  });
   let lost = false;
-  device.lost.then(() => { lost = true; });
+  device.lost.then(() => {
+    lost = true;
+  });
   const e = await createCoreEngine({ device });
   assert.not.ok(e.ownsDevice);
   assert.is(e.device, device);
@@ -68,10 +81,17 @@ test('createEngine({ device }) uses the host\'s device and leaves it working aft
   device.destroy();
 });
 
-test('the core\'s createEngine with no GPU outside a browser is an AdapterError saying what to pass', async () => {
-  await createCoreEngine().then(() => assert.unreachable(), (err) => {
-    assert.ok(err instanceof AdapterError && /no navigator\.gpu \(pass \{ gpu \}, \{ adapter \} or \{ device \}/.test(err.message), String(err));
-  });
+test("the core's createEngine with no GPU outside a browser is an AdapterError saying what to pass", async () => {
+  await createCoreEngine().then(
+    () => assert.unreachable(),
+    (err) => {
+      assert.ok(
+        err instanceof AdapterError &&
+          /no navigator\.gpu \(pass \{ gpu \}, \{ adapter \} or \{ device \}/.test(err.message),
+        String(err),
+      );
+    },
+  );
 });
 
 test('importing the package loads neither Dawn nor sharp; the first engine loads Dawn, the first picture sharp', () => {
@@ -91,10 +111,14 @@ test('importing the package loads neither Dawn nor sharp; the first engine loads
     })();`;
   const r = spawnSync(process.execPath, ['-e', script, process.cwd()], { encoding: 'utf8', timeout: 60_000 });
   assert.is(r.status, 0, r.stderr);
-  assert.equal(JSON.parse(r.stdout.trim().split('\n').pop()!), { import: ['no', 'no'], engine: ['yes', 'no'], picture: 'yes' });
+  assert.equal(JSON.parse(r.stdout.trim().split('\n').pop()!), {
+    import: ['no', 'no'],
+    engine: ['yes', 'no'],
+    picture: 'yes',
+  });
 });
 
-test('createEngine prints nothing: on lavapipe Dawn\'s two adapter-discovery warnings come once per process, not per engine', () => {
+test("createEngine prints nothing: on lavapipe Dawn's two adapter-discovery warnings come once per process, not per engine", () => {
   const script = `
     (async () => {
       const { createEngine } = await import(process.argv[1] + '/dist/index.node.js');
@@ -104,8 +128,14 @@ test('createEngine prints nothing: on lavapipe Dawn\'s two adapter-discovery war
   const r = spawnSync(process.execPath, ['-e', script, process.cwd()], { encoding: 'utf8', timeout: 60_000 });
   assert.is(r.stdout.trim(), 'ok', r.stderr);
   const lines = r.stderr.split('\n').filter(Boolean);
-  const dawn = lines.filter((l) => /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced/.test(l));
-  assert.equal(lines.filter((l) => !dawn.includes(l)), [], 'nothing else on stderr');
+  const dawn = lines.filter((l) =>
+    /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced/.test(l),
+  );
+  assert.equal(
+    lines.filter((l) => !dawn.includes(l)),
+    [],
+    'nothing else on stderr',
+  );
   assert.ok(dawn.length <= 2, `${dawn.length} warning lines for three engines`);
 });
 

@@ -15,7 +15,8 @@ import { gpu, disposeGpu } from './helpers.js';
 import { makeData, options, quiet, weightsDiffer } from './fixtures/faults.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'faults-disk-'));
-const data = join(dir, 'data'), ref = join(dir, 'ref');
+const data = join(dir, 'data'),
+  ref = join(dir, 'ref');
 let mounted: string | undefined;
 test.before(async () => {
   await makeData(data, 48);
@@ -56,7 +57,9 @@ test('two failed checkpoint writes (EACCES): warned with path and code, old chec
   const warnings: string[] = [];
   let step = 0;
   const r = await train(options(data, out, { fs: flakyFs(() => (step === 3 || step === 4 ? 'EACCES' : undefined)) }), {
-    log: () => {}, warn: (w) => warnings.push(w), engine: await gpu(),
+    log: () => {},
+    warn: (w) => warnings.push(w),
+    engine: await gpu(),
     onStep: (s) => {
       if (s.step === 3 || s.step === 4) assert.ok(existsSync(join(out, 'checkpoint.safetensors')));
       step = s.step + 1; // the write the next step makes
@@ -66,25 +69,45 @@ test('two failed checkpoint writes (EACCES): warned with path and code, old chec
   assert.is(warnings.length, 2, warnings.join('\n'));
   for (const w of warnings) {
     assert.match(w, new RegExp(`cannot write ${join(out, 'checkpoint.safetensors').replace(/[.]/g, '\\.')}: EACCES`));
-    assert.match(w, /the previous file is untouched\); training goes on and the next checkpoint tries again \(\d of 3 allowed in a row\)\. The last good checkpoint is \S+ \(step 2\)/);
+    assert.match(
+      w,
+      /the previous file is untouched\); training goes on and the next checkpoint tries again \(\d of 3 allowed in a row\)\. The last good checkpoint is \S+ \(step 2\)/,
+    );
   }
   assert.equal(await weightsDiffer(join(ref, 'final.safetensors'), join(out, 'final.safetensors')), []);
-  assert.equal(readdirSync(out).filter((n) => /\.tmp-|^\.lock$/.test(n)), []);
+  assert.equal(
+    readdirSync(out).filter((n) => /\.tmp-|^\.lock$/.test(n)),
+    [],
+  );
 });
 
 test('ENOSPC on every write from step 5: stops after 3 in a row (steps 5, 6 and the end of epoch 1) with CheckpointWriteError; step 4 checkpoint byte-identical', async () => {
   const out = join(dir, 'enospc');
-  let step = 0, good: Buffer | undefined;
+  let step = 0,
+    good: Buffer | undefined;
   const err = await train(options(data, out, { fs: flakyFs(() => (step >= 5 ? 'ENOSPC' : undefined)) }), {
-    ...quiet, engine: await gpu(),
-    onStep: (s) => { if (s.step === 4) good = readFileSync(join(out, 'checkpoint.safetensors')); step = s.step + 1; },
-  }).then(() => undefined, (e) => e);
+    ...quiet,
+    engine: await gpu(),
+    onStep: (s) => {
+      if (s.step === 4) good = readFileSync(join(out, 'checkpoint.safetensors'));
+      step = s.step + 1;
+    },
+  }).then(
+    () => undefined,
+    (e) => e,
+  );
   assert.ok(err instanceof CheckpointWriteError, String(err));
   assert.is(err.code, 'ENOSPC');
   assert.is(err.path, join(out, 'checkpoint.safetensors'));
-  assert.match(err.message, /3 checkpoint writes failed in a row, so training stopped at step 6\. The last good checkpoint is \S+ \(step 4\)/);
+  assert.match(
+    err.message,
+    /3 checkpoint writes failed in a row, so training stopped at step 6\. The last good checkpoint is \S+ \(step 4\)/,
+  );
   assert.ok(readFileSync(join(out, 'checkpoint.safetensors')).equals(good!));
-  assert.equal(readdirSync(out).filter((n) => /\.tmp-|^\.lock$/.test(n)), []);
+  assert.equal(
+    readdirSync(out).filter((n) => /\.tmp-|^\.lock$/.test(n)),
+    [],
+  );
   // space again: resuming loses nothing but the 2 steps after the last good checkpoint
   await train(options(data, out, { resume: out }), { ...quiet, engine: await gpu() });
   assert.equal(await weightsDiffer(join(ref, 'final.safetensors'), join(out, 'final.safetensors')), []);
@@ -96,18 +119,31 @@ test('a real full disk (a tmpfs 1.5 checkpoints big, when mount is allowed): ENO
   const ckBytes = statSync(join(ref, 'checkpoint.safetensors')).size;
   const kib = (f: number) => `${Math.ceil((f * ckBytes) / 4096) * 4}k`;
   const m = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${kib(1.5)}`, 'tmpfs', mnt], { encoding: 'utf8' });
-  if (m.status !== 0) { console.log(`  (cannot mount a tmpfs here: ${(m.stderr || m.error?.message || '').trim()}; skipped)`); return; }
+  if (m.status !== 0) {
+    console.log(`  (cannot mount a tmpfs here: ${(m.stderr || m.error?.message || '').trim()}; skipped)`);
+    return;
+  }
   mounted = mnt;
   const out = join(mnt, 'run');
   const warnings: string[] = [];
   // the first checkpoint fits; the second needs room for its temp file beside it
-  const err = await train(options(data, out), { log: () => {}, warn: (w) => warnings.push(w), engine: await gpu() }).then(() => undefined, (e) => e);
+  const err = await train(options(data, out), {
+    log: () => {},
+    warn: (w) => warnings.push(w),
+    engine: await gpu(),
+  }).then(
+    () => undefined,
+    (e) => e,
+  );
   assert.ok(err instanceof CheckpointWriteError, String(err));
   assert.is(err.code, 'ENOSPC');
   assert.match(err.message, /no space left on device/i);
   assert.is(warnings.filter((w) => /ENOSPC/.test(w)).length, 2);
   assert.is((await loadCheckpoint(join(out, 'checkpoint.safetensors'))).state!.step, 1);
-  assert.equal(readdirSync(out).filter((n) => /\.tmp-|^\.lock$/.test(n)), []);
+  assert.equal(
+    readdirSync(out).filter((n) => /\.tmp-|^\.lock$/.test(n)),
+    [],
+  );
   assert.is(spawnSync('mount', ['-o', `remount,size=${kib(4)}`, mnt]).status, 0);
   await train(options(data, out, { resume: out }), { ...quiet, engine: await gpu() });
   assert.equal(await weightsDiffer(join(ref, 'final.safetensors'), join(out, 'final.safetensors')), []);

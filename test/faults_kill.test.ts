@@ -24,7 +24,10 @@ test('SIGKILL mid-step and mid-checkpoint-write, resume, same weights and metric
   const out = join(dir, 'killed');
   const random = rng(1989);
   const ck = join(out, 'checkpoint.safetensors');
-  let lastStep = 0, midWrite = 0, extraMetrics = 0, kills = 0;
+  let lastStep = 0,
+    midWrite = 0,
+    extraMetrics = 0,
+    kills = 0;
   let leftTemps: string[] = [];
   for (let round = 0; round < 8; round++) {
     const duringWrite = round % 2 === 1;
@@ -33,9 +36,13 @@ test('SIGKILL mid-step and mid-checkpoint-write, resume, same weights and metric
     let temps = 0;
     const want = 1 + Math.floor(random() * 4);
     let child: ReturnType<typeof startCli> | undefined;
-    const watcher = duringWrite && existsSync(out) ? watch(out, (_, name) => {
-      if (name && isTemp(String(name)) && existsSync(join(out, String(name))) && ++temps === want) child?.proc.kill('SIGKILL');
-    }) : undefined;
+    const watcher =
+      duringWrite && existsSync(out)
+        ? watch(out, (_, name) => {
+            if (name && isTemp(String(name)) && existsSync(join(out, String(name))) && ++temps === want)
+              child?.proc.kill('SIGKILL');
+          })
+        : undefined;
     child = startCli(cliArgs(data, out, EPOCHS, resume));
     if (!duringWrite) {
       await child.afterSteps(1 + Math.floor(random() * 6));
@@ -70,9 +77,17 @@ test('SIGKILL mid-step and mid-checkpoint-write, resume, same weights and metric
   assert.is(last.code, 0, last.stderr);
   assert.equal(await weightsDiffer(join(ref, 'final.safetensors'), join(out, 'final.safetensors')), []);
   assert.equal(await weightsDiffer(join(ref, 'checkpoint.safetensors'), ck), []);
-  assert.equal(metricsOf(readFileSync(join(out, 'metrics.jsonl'), 'utf8')), metricsOf(readFileSync(join(ref, 'metrics.jsonl'), 'utf8')));
-  assert.equal(readdirSync(out).filter((n) => isTemp(n) || n === '.lock'), []);
-  console.log(`  ${kills} kills (${midWrite} inside a checkpoint write, ${extraMetrics} metrics lines past a checkpoint), last checkpoint before the end at step ${lastStep}`);
+  assert.equal(
+    metricsOf(readFileSync(join(out, 'metrics.jsonl'), 'utf8')),
+    metricsOf(readFileSync(join(ref, 'metrics.jsonl'), 'utf8')),
+  );
+  assert.equal(
+    readdirSync(out).filter((n) => isTemp(n) || n === '.lock'),
+    [],
+  );
+  console.log(
+    `  ${kills} kills (${midWrite} inside a checkpoint write, ${extraMetrics} metrics lines past a checkpoint), last checkpoint before the end at step ${lastStep}`,
+  );
 });
 
 test.run();

@@ -21,21 +21,32 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void; // a full collection before each sample, so the heap shows only what is live
 
-const STEPS = 320, WARMUP = 40;
-const RSS_BOUND = 24 * 2 ** 20, HEAP_BOUND = 2 * 2 ** 20;
+const STEPS = 320,
+  WARMUP = 40;
+const RSS_BOUND = 24 * 2 ** 20,
+  HEAP_BOUND = 2 * 2 ** 20;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 test(`${STEPS} steps of batch 2: device bytes flat after step 2, RSS growth < 24 MiB and heap growth < 2 MiB after step ${WARMUP}`, async () => {
   const e = await createEngine();
   try {
-    const device: number[] = [], buffers: number[] = [], rss: number[] = [], heap: number[] = [];
+    const device: number[] = [],
+      buffers: number[] = [],
+      rss: number[] = [],
+      heap: number[] = [];
     const t0 = performance.now();
     await train(options(data, join(dir, 'out'), { batchSize: 2, epochs: 10, checkpointEvery: 2 }), {
-      ...quiet, engine: e,
+      ...quiet,
+      engine: e,
       onStep: (s) => {
         device[s.step] = e.counters.bytesAllocated;
         buffers[s.step] = e.counters.buffersCreated;
-        if (s.step % 10 === 0) { gc(); const m = process.memoryUsage(); rss[s.step] = m.rss; heap[s.step] = m.heapUsed; }
+        if (s.step % 10 === 0) {
+          gc();
+          const m = process.memoryUsage();
+          rss[s.step] = m.rss;
+          heap[s.step] = m.heapUsed;
+        }
       },
     });
     const ms = performance.now() - t0;
@@ -44,11 +55,14 @@ test(`${STEPS} steps of batch 2: device bytes flat after step 2, RSS growth < 24
       assert.is(device[k], device[2], `device bytes allocated changed at step ${k}: ${device[2]} → ${device[k]}`);
       assert.is(buffers[k], buffers[2], `buffers created at step ${k}`);
     }
-    const at = (xs: number[], from: number, to: number) => median(xs.slice(from, to + 1).filter((v) => v !== undefined));
+    const at = (xs: number[], from: number, to: number) =>
+      median(xs.slice(from, to + 1).filter((v) => v !== undefined));
     const rssGrowth = at(rss, STEPS - 60, STEPS) - at(rss, WARMUP, WARMUP + 40);
     const heapGrowth = at(heap, STEPS - 60, STEPS) - at(heap, WARMUP, WARMUP + 40);
-    console.log(`  ${STEPS} steps in ${(ms / 1000).toFixed(1)} s; device ${(device[2] / 2 ** 20).toFixed(2)} MiB flat; ` +
-      `RSS ${(rss[WARMUP] / 2 ** 20).toFixed(0)} MiB, +${(rssGrowth / 2 ** 20).toFixed(1)} MiB; heap +${(heapGrowth / 2 ** 10).toFixed(0)} KiB`);
+    console.log(
+      `  ${STEPS} steps in ${(ms / 1000).toFixed(1)} s; device ${(device[2] / 2 ** 20).toFixed(2)} MiB flat; ` +
+        `RSS ${(rss[WARMUP] / 2 ** 20).toFixed(0)} MiB, +${(rssGrowth / 2 ** 20).toFixed(1)} MiB; heap +${(heapGrowth / 2 ** 10).toFixed(0)} KiB`,
+    );
     assert.ok(rssGrowth < RSS_BOUND, `RSS grew ${rssGrowth} bytes`);
     assert.ok(heapGrowth < HEAP_BOUND, `JS heap grew ${heapGrowth} bytes`);
   } finally {
@@ -57,10 +71,18 @@ test(`${STEPS} steps of batch 2: device bytes flat after step 2, RSS growth < 24
 });
 
 test('after engine.dispose() the process exits by itself within a second', async () => {
-  const child = spawn(process.execPath, ['test/fixtures/dispose_exit.mjs', data, join(dir, 'child')], { env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '', err = '';
-  child.stdout.setEncoding('utf8').on('data', (d) => { out += d; });
-  child.stderr.setEncoding('utf8').on('data', (d) => { err += d; });
+  const child = spawn(process.execPath, ['test/fixtures/dispose_exit.mjs', data, join(dir, 'child')], {
+    env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '',
+    err = '';
+  child.stdout.setEncoding('utf8').on('data', (d) => {
+    out += d;
+  });
+  child.stderr.setEncoding('utf8').on('data', (d) => {
+    err += d;
+  });
   const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
   const exitedAt = Date.now();

@@ -10,7 +10,8 @@ import { loadCheckpoint } from '../src/node/files/checkpoint.js';
 import { cliArgs, makeData, runCli, startCli, weightsDiffer } from './fixtures/faults.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'faults-signal-'));
-const data = join(dir, 'data'), ref = join(dir, 'ref');
+const data = join(dir, 'data'),
+  ref = join(dir, 'ref');
 const isTemp = (n: string) => /\.tmp-\d+-[0-9a-f]+$/.test(n);
 test.before(async () => {
   await makeData(data, 64);
@@ -34,7 +35,10 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     assert.match(c.stderr, new RegExp(`${sig}: finishing this step and writing a checkpoint`));
     const ck = await loadCheckpoint(m![2]);
     assert.is(ck.state!.step, Number(m![1]));
-    assert.equal(readdirSync(out).filter((n) => isTemp(n) || n === '.lock'), []);
+    assert.equal(
+      readdirSync(out).filter((n) => isTemp(n) || n === '.lock'),
+      [],
+    );
     if (sig === 'SIGINT') {
       const r = await runCli(cliArgs(data, out, 2, ['--resume', out]));
       assert.is(r.code, 0, r.stderr);
@@ -49,7 +53,10 @@ test('a second Ctrl-C during the checkpoint write exits 130 at once; the checkpo
   await c.afterSteps(4);
   let second = false;
   const watcher = watch(out, (_, name) => {
-    if (!second && name && isTemp(String(name)) && existsSync(join(out, String(name)))) { second = true; c.proc.kill('SIGINT'); }
+    if (!second && name && isTemp(String(name)) && existsSync(join(out, String(name)))) {
+      second = true;
+      c.proc.kill('SIGINT');
+    }
   });
   c.proc.kill('SIGINT');
   const { code } = await c.exit;
@@ -66,7 +73,9 @@ test('a second Ctrl-C during the checkpoint write exits 130 at once; the checkpo
   assert.is(r.code, 0, r.stderr);
   if (left.length) assert.match(r.stderr, /removed 1 unfinished file/);
   assert.equal(await weightsDiffer(join(ref, 'final.safetensors'), join(out, 'final.safetensors')), []);
-  console.log(`  second Ctrl-C ${left.length ? 'left a half-written temp file (removed on resume)' : 'came after the rename'}; resumed from step ${before.state!.step}`);
+  console.log(
+    `  second Ctrl-C ${left.length ? 'left a half-written temp file (removed on resume)' : 'came after the rename'}; resumed from step ${before.state!.step}`,
+  );
 });
 
 test.run();

@@ -34,17 +34,30 @@ export function rand(n: number, seed: number, lo = -1, hi = 1): Float64Array {
 }
 
 /** Assert |actual − expected| ≤ atol + rtol·|expected| everywhere. */
-export function close(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol: number, label: string): number {
+export function close(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  atol: number,
+  rtol: number,
+  label: string,
+): number {
   assert.is(actual.length, expected.length, `${label}: length`);
-  let maxdiff = 0, worst = -1;
+  let maxdiff = 0,
+    worst = -1;
   for (let i = 0; i < expected.length; i++) {
     const d = Math.abs(actual[i] - expected[i]);
-    if (!(d <= atol + rtol * Math.abs(expected[i]))) { if (worst < 0 || d > maxdiff) worst = i; }
+    if (!(d <= atol + rtol * Math.abs(expected[i]))) {
+      if (worst < 0 || d > maxdiff) worst = i;
+    }
     if (!(d <= maxdiff)) maxdiff = d;
   }
   if (worst >= 0) {
-    const head = Array.from({ length: Math.min(5, expected.length) }, (_, i) => `${actual[i]} vs ${expected[i]}`).join(', ');
-    assert.unreachable(`${label}: mismatch at ${worst}: ${actual[worst]} vs ${expected[worst]} (maxdiff ${maxdiff}); first: ${head}`);
+    const head = Array.from({ length: Math.min(5, expected.length) }, (_, i) => `${actual[i]} vs ${expected[i]}`).join(
+      ', ',
+    );
+    assert.unreachable(
+      `${label}: mismatch at ${worst}: ${actual[worst]} vs ${expected[worst]} (maxdiff ${maxdiff}); first: ${head}`,
+    );
   }
   return maxdiff;
 }
@@ -58,8 +71,10 @@ export function numericGrad(f: (x: Float64Array) => number, x: Float64Array, h =
   const xp = Float64Array.from(x);
   for (let i = 0; i < x.length; i++) {
     const v = xp[i];
-    xp[i] = v + h; const fp = f(xp);
-    xp[i] = v - h; const fm = f(xp);
+    xp[i] = v + h;
+    const fp = f(xp);
+    xp[i] = v - h;
+    const fm = f(xp);
     xp[i] = v;
     g[i] = (fp - fm) / (2 * h);
   }
@@ -74,7 +89,8 @@ export const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
 };
 
 /** An engine whose storage bindings hold only 64 KiB, so small shapes exercise the chunked paths. */
-export const cappedEngine = (bytes = 64 * 1024): Promise<Engine> => createEngine({ limits: { maxStorageBufferBindingSize: bytes } });
+export const cappedEngine = (bytes = 64 * 1024): Promise<Engine> =>
+  createEngine({ limits: { maxStorageBufferBindingSize: bytes } });
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
@@ -87,6 +103,9 @@ const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 export function chunking(e: Engine, perItem: readonly number[]): { items: number; bindingElems: number } {
   const align = Math.max(1, e.limits.minStorageBufferOffsetAlignment / 4);
   let step = 1;
-  for (const size of perItem) { const k = align / gcd(align, size); step = (step * k) / gcd(step, k); }
+  for (const size of perItem) {
+    const k = align / gcd(align, size);
+    step = (step * k) / gcd(step, k);
+  }
   return { items: Math.max(3, 2 * step + 1), bindingElems: step * Math.max(...perItem) };
 }

@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ShapeError, Tape, parameter, tensor, type Engine } from '../src/index.js';
-import { PAPER_LRN, lrn, lrnBackward, type LrnOptions } from '../src/ops/lrn.js';
+import { PAPER_LRN, lrn, lrnBackward } from '../src/ops/lrn.js';
 import { lrnBackwardRef, lrnRef } from './ref/lrn.js';
 import { cappedEngine, close, disposeGpu, dot, gpu, numericGrad, rand } from './helpers.js';
 import { CASES, STRONG, f32r, numel, type Case } from './cases/lrn.js';
@@ -25,7 +25,9 @@ async function checkLrn(e: Engine, c: Case, seed: number): Promise<void> {
   const seedT = tensor(e, dys, y.shape);
   tape.backward(y, seedT);
   close(await x.grad!.read(), lrnBackwardRef(xs, dys, c.shape, c.opts), 1e-5, 1e-4, `${c.label}: backward`);
-  tape.dispose(); seedT.dispose(); x.dispose();
+  tape.dispose();
+  seedT.dispose();
+  x.dispose();
 }
 
 test('LRN forward and backward match float64 (C = 1, C < n, odd C, 96/256 channels, even n)', async () => {
@@ -36,8 +38,10 @@ test('LRN forward and backward match float64 (C = 1, C < n, odd C, 96/256 channe
 test('LRN backward is deterministic: repeated runs are bitwise equal', async () => {
   const e = await gpu();
   const shape = [2, 96, 7, 9];
-  const x = tensor(e, rand(numel(shape), 5, 0, 30), shape), dy = tensor(e, rand(numel(shape), 6), shape);
-  const a = lrnBackward(x, dy), b = lrnBackward(x, dy);
+  const x = tensor(e, rand(numel(shape), 5, 0, 30), shape),
+    dy = tensor(e, rand(numel(shape), 6), shape);
+  const a = lrnBackward(x, dy),
+    b = lrnBackward(x, dy);
   assert.equal(new Uint32Array((await a.read()).buffer), new Uint32Array((await b.read()).buffer));
   for (const t of [x, dy, a, b]) t.dispose();
 });
@@ -70,7 +74,11 @@ test('LRN of tensors larger than one storage binding runs in chunks of whole ima
     await checkLrn(e, c, 90);
     assert.ok(e.dispatchCount - before >= 2 * chunks.length, 'one forward and one backward dispatch per chunk');
     if (e.limits.minStorageBufferOffsetAlignment <= 16) {
-      await checkLrn(e, { shape: [20, 7, 13, 13], opts: STRONG, lo: -2, hi: 2, label: 'chunked 20×7×13×13 (odd images)' }, 95);
+      await checkLrn(
+        e,
+        { shape: [20, 7, 13, 13], opts: STRONG, lo: -2, hi: 2, label: 'chunked 20×7×13×13 (odd images)' },
+        95,
+      );
     }
     await e.sync();
   } finally {

@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Model } from '../src/models/model.js';
@@ -19,29 +19,89 @@ test.after(disposeGpu);
 test('parameter counts and layer shapes of the three archs', async () => {
   const e = await gpu();
   const mini = new Model(e, 'mini', { classes: 10 });
-  assert.equal(mini.shapes.filter((_, i) => mini.arch.layers[i].kind === 'maxpool').map((s) => [s.c, s.h, s.w]), [[24, 13, 13], [48, 6, 6], [48, 2, 2]]);
-  assert.is(mini.parameterCount, 24 * 25 + 24 + 48 * 12 * 25 + 48 + 64 * 48 * 9 + 64 + 64 * 32 * 9 + 64 + 48 * 32 * 9 + 48 + 192 * 256 + 256 + 256 * 256 + 256 + 256 * 10 + 10);
+  assert.equal(
+    mini.shapes.filter((_, i) => mini.arch.layers[i].kind === 'maxpool').map((s) => [s.c, s.h, s.w]),
+    [
+      [24, 13, 13],
+      [48, 6, 6],
+      [48, 2, 2],
+    ],
+  );
+  assert.is(
+    mini.parameterCount,
+    24 * 25 +
+      24 +
+      48 * 12 * 25 +
+      48 +
+      64 * 48 * 9 +
+      64 +
+      64 * 32 * 9 +
+      64 +
+      48 * 32 * 9 +
+      48 +
+      192 * 256 +
+      256 +
+      256 * 256 +
+      256 +
+      256 * 10 +
+      10,
+  );
   mini.dispose();
   const paper = new Model(e, 'paper', { classes: 1000 });
   assert.is(paper.parameterCount, 60_965_224);
-  assert.equal(paper.shapes.filter((_, i) => paper.arch.layers[i].kind === 'conv').map((s) => [s.c, s.h, s.w]),
-    [[96, 55, 55], [256, 27, 27], [384, 13, 13], [384, 13, 13], [256, 13, 13]]);
-  assert.equal(paper.params.map((p) => p.name).slice(0, 4), ['conv1.weight', 'conv1.bias', 'conv2.weight', 'conv2.bias']);
+  assert.equal(
+    paper.shapes.filter((_, i) => paper.arch.layers[i].kind === 'conv').map((s) => [s.c, s.h, s.w]),
+    [
+      [96, 55, 55],
+      [256, 27, 27],
+      [384, 13, 13],
+      [384, 13, 13],
+      [256, 13, 13],
+    ],
+  );
+  assert.equal(paper.params.map((p) => p.name).slice(0, 4), [
+    'conv1.weight',
+    'conv1.bias',
+    'conv2.weight',
+    'conv2.bias',
+  ]);
   assert.equal(paper.params[2].shape, [256, 48, 5, 5]); // grouped conv: [out, in/groups, kh, kw]
   // biases 1 in conv2, conv4, conv5, fc6, fc7; 0 in conv1, conv3, fc8
   const firstBias = async (name: string) => (await paper.params.find((p) => p.name === name)!.read())[0];
-  assert.equal(await Promise.all(['conv1', 'conv2', 'conv3', 'conv4', 'conv5', 'fc6', 'fc7', 'fc8'].map((n) => firstBias(`${n}.bias`))), [0, 1, 0, 1, 1, 1, 1, 0]);
+  assert.equal(
+    await Promise.all(
+      ['conv1', 'conv2', 'conv3', 'conv4', 'conv5', 'fc6', 'fc7', 'fc8'].map((n) => firstBias(`${n}.bias`)),
+    ),
+    [0, 1, 0, 1, 1, 1, 1, 0],
+  );
   // the paper forward at batch 1
   const x = tensor(e, rand(3 * 227 * 227, 3, -100, 100), [1, 3, 227, 227]);
   const logits = paper.forward(x, { training: false });
   assert.equal(logits.shape, [1, 1000]);
   const v = await logits.read();
   assert.ok(v.every(Number.isFinite));
-  assert.throws(() => paper.forward(tensor(e, new Float32Array(3 * 224 * 224), [1, 3, 224, 224]), { training: false }), (err: unknown) => err instanceof ShapeError && /224/.test((err as Error).message));
-  x.dispose(); logits.dispose(); paper.dispose();
+  assert.throws(
+    () => paper.forward(tensor(e, new Float32Array(3 * 224 * 224), [1, 3, 224, 224]), { training: false }),
+    (err: unknown) => err instanceof ShapeError && /224/.test((err as Error).message),
+  );
+  x.dispose();
+  logits.dispose();
+  paper.dispose();
   const tv = new Model(e, 'torchvision', { classes: 1000 });
   assert.is(tv.parameterCount, 61_100_840);
-  assert.equal(tv.params.map((p) => p.name).filter((n) => n.endsWith('weight')), ['features.0.weight', 'features.3.weight', 'features.6.weight', 'features.8.weight', 'features.10.weight', 'classifier.1.weight', 'classifier.4.weight', 'classifier.6.weight']);
+  assert.equal(
+    tv.params.map((p) => p.name).filter((n) => n.endsWith('weight')),
+    [
+      'features.0.weight',
+      'features.3.weight',
+      'features.6.weight',
+      'features.8.weight',
+      'features.10.weight',
+      'classifier.1.weight',
+      'classifier.4.weight',
+      'classifier.6.weight',
+    ],
+  );
   tv.dispose();
 });
 
@@ -75,15 +135,24 @@ test('mini matches the same net in PyTorch: logits, loss and every gradient', as
   const e = await gpu();
   const model = new Model(e, 'mini', { classes: 10, seed: 5, dropout: 0 });
   const n = 3;
-  const xs = rand(n * 28 * 28, 11, -1, 2), ys = [3, 0, 7];
+  const xs = rand(n * 28 * 28, 11, -1, 2),
+    ys = [3, 0, 7];
   const d: Record<string, unknown> = { n, x: Array.from(xs), y: ys };
   for (const p of model.params) d[p.name] = Array.from(await p.read());
   const dir = mkdtempSync(join(tmpdir(), 'mini-torch-'));
   writeFileSync(join(dir, 'in.json'), JSON.stringify(d));
   writeFileSync(join(dir, 'ref.py'), TORCH_MINI);
-  const r = spawnSync('/usr/bin/python3', [join(dir, 'ref.py'), join(dir, 'in.json')], { encoding: 'utf8', timeout: 120_000, maxBuffer: 1 << 28 });
+  const r = spawnSync('/usr/bin/python3', [join(dir, 'ref.py'), join(dir, 'in.json')], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    maxBuffer: 1 << 28,
+  });
   rmSync(dir, { recursive: true, force: true });
-  assert.is(r.status, 0, `PyTorch reference failed (is python3-torch installed? scripts/setup-system.sh --test): ${r.stderr}`);
+  assert.is(
+    r.status,
+    0,
+    `PyTorch reference failed (is python3-torch installed? scripts/setup-system.sh --test): ${r.stderr}`,
+  );
   const ref = JSON.parse(r.stdout);
   const x = tensor(e, xs, [n, 1, 28, 28]);
   const y = tensor(e, ys, [n], 'i32');
@@ -96,7 +165,10 @@ test('mini matches the same net in PyTorch: logits, loss and every gradient', as
   close(await loss.read(), [ref.loss], 1e-5, 1e-4, 'loss');
   tape.backward(loss);
   for (const p of model.params) close(await p.grad!.read(), ref[p.name], 2e-5, 2e-3, `d ${p.name}`);
-  tape.dispose(); x.dispose(); y.dispose(); model.dispose();
+  tape.dispose();
+  x.dispose();
+  y.dispose();
+  model.dispose();
 });
 
 // The paper's net, its init and the paper's SGD (written out by hand: torch.optim.SGD keeps
@@ -140,15 +212,24 @@ print(json.dumps({'losses': losses}))
 
 test('paper: losses of 3 SGD steps on one batch match PyTorch (lr 0.01 overshoots there too)', async () => {
   const e = await gpu();
-  const classes = 10, n = 2, steps = 3, lr = 0.01, momentum = 0.9, weightDecay = 5e-4;
+  const classes = 10,
+    n = 2,
+    steps = 3,
+    lr = 0.01,
+    momentum = 0.9,
+    weightDecay = 5e-4;
   const model = new Model(e, 'paper', { classes, seed: 3, dropout: 0 });
   // what the trainer feeds: pixels 0..255 minus a per-channel mean
-  const xs = Float32Array.from(rand(n * 3 * 227 * 227, 17, 0, 255), (v, i) => Math.floor(v) - [124, 116, 104][Math.floor(i / (227 * 227)) % 3]);
+  const xs = Float32Array.from(
+    rand(n * 3 * 227 * 227, 17, 0, 255),
+    (v, i) => Math.floor(v) - [124, 116, 104][Math.floor(i / (227 * 227)) % 3],
+  );
   const ys = Int32Array.of(3, 7);
   const dir = mkdtempSync(join(tmpdir(), 'paper-torch-'));
   try {
     const tensors: Record<string, { dtype: 'F32' | 'I32'; shape: number[]; data: Float32Array | Int32Array }> = {
-      x: { dtype: 'F32', shape: [n, 3, 227, 227], data: xs }, y: { dtype: 'I32', shape: [n], data: ys },
+      x: { dtype: 'F32', shape: [n, 3, 227, 227], data: xs },
+      y: { dtype: 'I32', shape: [n], data: ys },
     };
     for (const [name, t] of await model.stateDict()) tensors[name] = { dtype: 'F32', ...t };
     await writeSafetensors(join(dir, 'in.safetensors'), tensors, { run: [steps, lr, momentum, weightDecay].join(',') });
@@ -162,9 +243,18 @@ test('paper: losses of 3 SGD steps on one batch match PyTorch (lr 0.01 overshoot
       ours.push((await r.loss.read())[0]);
       r.release();
     }
-    x.dispose(); y.dispose(); opt.dispose();
-    const r = spawnSync('/usr/bin/python3', [join(dir, 'ref.py'), join(dir, 'in.safetensors')], { encoding: 'utf8', timeout: 120_000 });
-    assert.is(r.status, 0, `PyTorch reference failed (is python3-torch installed? scripts/setup-system.sh --test): ${r.stderr}`);
+    x.dispose();
+    y.dispose();
+    opt.dispose();
+    const r = spawnSync('/usr/bin/python3', [join(dir, 'ref.py'), join(dir, 'in.safetensors')], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    assert.is(
+      r.status,
+      0,
+      `PyTorch reference failed (is python3-torch installed? scripts/setup-system.sh --test): ${r.stderr}`,
+    );
     const ref: number[] = JSON.parse(r.stdout).losses;
     close(ours, ref, 1e-3, 2e-3, `losses per step (ours ${ours.join(', ')}; PyTorch ${ref.join(', ')})`);
     // The climb is the network's at this batch size and lr, not ours (README, "`paper` at small batches").

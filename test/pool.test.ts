@@ -8,8 +8,23 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ShapeError, Tape, parameter, tensor, type Engine, type Tensor } from '../src/index.js';
-import { adaptiveAvgPool2d, avgPool2d, maxPool2d, maxPool2dBackward, maxPool2dForward, planeChunks, type AvgPool2dOptions } from '../src/ops/pool.js';
-import { avgPool2dBackwardRef, avgPool2dRef, maxPool2dBackwardRef, maxPool2dRef, poolOutShape, type PoolOpts, type Shape4 } from './ref/pool.js';
+import {
+  adaptiveAvgPool2d,
+  avgPool2d,
+  maxPool2d,
+  maxPool2dBackward,
+  maxPool2dForward,
+  planeChunks,
+} from '../src/ops/pool.js';
+import {
+  avgPool2dBackwardRef,
+  avgPool2dRef,
+  maxPool2dBackwardRef,
+  maxPool2dRef,
+  poolOutShape,
+  type PoolOpts,
+  type Shape4,
+} from './ref/pool.js';
 import { cappedEngine, chunking, close, disposeGpu, dot, gpu, numericGrad, rand } from './helpers.js';
 import { ADAPTIVE_CASES, AVG_CASES, MAX_CASES, f32r, numel, type Case } from './cases/pool.js';
 
@@ -23,28 +38,40 @@ async function checkMaxPool(e: Engine, c: Case, xs: Float64Array, seed: number):
   assert.equal([...y0.shape], ref.outShape, `${c.label}: output shape`);
   close(await y0.read(), ref.y, 0, 0, `${c.label}: forward`);
   assert.equal(Array.from(await argmax.read()), Array.from(ref.argmax), `${c.label}: argmax`);
-  y0.dispose(); argmax.dispose();
+  y0.dispose();
+  argmax.dispose();
   const tape = new Tape(e);
   const y = tape.run(() => maxPool2d(x, c.opts));
   const dys = f32r(rand(y.size, seed, -1, 1));
   const seedT = tensor(e, dys, y.shape);
   tape.backward(y, seedT);
-  close(await x.grad!.read(), maxPool2dBackwardRef(dys, ref.argmax, c.shape, ref.outShape), 1e-6, 1e-6, `${c.label}: backward`);
-  tape.dispose(); seedT.dispose(); x.dispose();
+  close(
+    await x.grad!.read(),
+    maxPool2dBackwardRef(dys, ref.argmax, c.shape, ref.outShape),
+    1e-6,
+    1e-6,
+    `${c.label}: backward`,
+  );
+  tape.dispose();
+  seedT.dispose();
+  x.dispose();
 }
 
 test('max-pool forward, argmax and backward match float64 on odd shapes', async () => {
   const e = await gpu();
-  for (const [i, c] of MAX_CASES.entries()) await checkMaxPool(e, c, f32r(rand(numel(c.shape), 10 + i, -2, 2)), 100 + i);
+  for (const [i, c] of MAX_CASES.entries())
+    await checkMaxPool(e, c, f32r(rand(numel(c.shape), 10 + i, -2, 2)), 100 + i);
 });
 
 test('max-pool backward is deterministic: repeated runs are bitwise equal', async () => {
   const e = await gpu();
-  const shape: Shape4 = [3, 5, 27, 27], opts = { kernel: 3, stride: 2 };
+  const shape: Shape4 = [3, 5, 27, 27],
+    opts = { kernel: 3, stride: 2 };
   const x = tensor(e, rand(numel(shape), 3, -2, 2), shape);
   const { y, argmax } = maxPool2dForward(x, opts);
   const dy = tensor(e, rand(y.size, 4), y.shape);
-  const a = maxPool2dBackward(dy, argmax, shape, opts), b = maxPool2dBackward(dy, argmax, shape, opts);
+  const a = maxPool2dBackward(dy, argmax, shape, opts),
+    b = maxPool2dBackward(dy, argmax, shape, opts);
   assert.equal(new Uint32Array((await a.read()).buffer), new Uint32Array((await b.read()).buffer));
   for (const t of [x, y, argmax, dy, a, b]) t.dispose();
 });
@@ -64,20 +91,37 @@ test('max-pool reference backward equals central finite differences (distinct va
     // a shuffled ramp: values 0.01 apart, so a step of h = 1e-4 never changes an argmax
     const order = Array.from(rand(n, 7), (r, i) => [r, i]).sort((a, b) => a[0] - b[0]);
     const xs = new Float64Array(n);
-    order.forEach(([, i], rank) => { xs[i] = rank * 0.01; });
+    order.forEach(([, i], rank) => {
+      xs[i] = rank * 0.01;
+    });
     const out = poolOutShape(shape, c.opts);
     const w = rand(numel(out), 8);
     const num = numericGrad((v) => dot(w, maxPool2dRef(v, shape, c.opts).y), xs);
     const ref = maxPool2dRef(xs, shape, c.opts);
-    close(maxPool2dBackwardRef(w, ref.argmax, shape, ref.outShape), num, 1e-8, 1e-7, `${c.label}: reference vs finite differences`);
+    close(
+      maxPool2dBackwardRef(w, ref.argmax, shape, ref.outShape),
+      num,
+      1e-8,
+      1e-7,
+      `${c.label}: reference vs finite differences`,
+    );
   }
 });
 
 test('average pool and adaptive average pool forward/backward match float64', async () => {
   const e = await gpu();
   const cases = [
-    ...AVG_CASES.map((c) => ({ ...c, run: (x: Tensor) => avgPool2d(x, c.opts), ro: c.opts as PoolOpts | { adaptive: [number, number] } })),
-    ...ADAPTIVE_CASES.map((c) => ({ shape: c.shape, label: `adaptive ${c.shape.join('×')} → ${c.size.join('×')}`, run: (x: Tensor) => adaptiveAvgPool2d(x, c.size), ro: { adaptive: c.size } })),
+    ...AVG_CASES.map((c) => ({
+      ...c,
+      run: (x: Tensor) => avgPool2d(x, c.opts),
+      ro: c.opts as PoolOpts | { adaptive: [number, number] },
+    })),
+    ...ADAPTIVE_CASES.map((c) => ({
+      shape: c.shape,
+      label: `adaptive ${c.shape.join('×')} → ${c.size.join('×')}`,
+      run: (x: Tensor) => adaptiveAvgPool2d(x, c.size),
+      ro: { adaptive: c.size },
+    })),
   ];
   for (const [i, c] of cases.entries()) {
     const xs = f32r(rand(numel(c.shape), 30 + i, -2, 2));
@@ -97,7 +141,9 @@ test('average pool and adaptive average pool forward/backward match float64', as
       const num = numericGrad((v) => dot(w, avgPool2dRef(v, small, c.ro)), rand(numel(small), 10));
       close(avgPool2dBackwardRef(w, small, c.ro), num, 1e-8, 1e-7, `${c.label}: reference vs finite differences`);
     }
-    tape.dispose(); seedT.dispose(); x.dispose();
+    tape.dispose();
+    seedT.dispose();
+    x.dispose();
   }
 });
 
@@ -112,7 +158,8 @@ test('adaptive average pool of an input that already has the output size is the 
   });
   assert.is(e.dispatchCount, before);
   assert.is(tape.nodes.length, 0);
-  tape.dispose(); x.dispose();
+  tape.dispose();
+  x.dispose();
 });
 
 test('tensors larger than one storage binding are pooled in aligned chunks of planes', async () => {
@@ -124,7 +171,9 @@ test('tensors larger than one storage binding are pooled in aligned chunks of pl
     const align = e.limits.minStorageBufferOffsetAlignment / 4;
     // 32×32 planes → 16×16: every plane offset is aligned for any alignment ≤ 256 bytes;
     // 27×27 → 13×13 (odd planes) needs several planes per aligned offset (lavapipe: 16 bytes)
-    const cases: Case[] = [{ shape: [5, 8, 32, 32], opts: { kernel: 3, stride: 2, padding: 1 }, label: 'chunked 32×32 3/2 pad 1' }];
+    const cases: Case[] = [
+      { shape: [5, 8, 32, 32], opts: { kernel: 3, stride: 2, padding: 1 }, label: 'chunked 32×32 3/2 pad 1' },
+    ];
     if (align <= 4) cases.push({ shape: [4, 7, 27, 27], opts: { kernel: 3, stride: 2 }, label: 'chunked 27×27 3/2' });
     for (const [i, c] of cases.entries()) {
       const out = poolOutShape(c.shape, c.opts);
@@ -140,12 +189,20 @@ test('tensors larger than one storage binding are pooled in aligned chunks of pl
       const tape = new Tape(e);
       const [y, z] = tape.run(() => [avgPool2d(x, c.opts), adaptiveAvgPool2d(x, [6, 5])]);
       close(await y.read(), avgPool2dRef(xs, c.shape, c.opts), 1e-6, 1e-5, `${c.label}: avg forward`);
-      close(await z.read(), avgPool2dRef(xs, c.shape, { adaptive: [6, 5] }), 1e-6, 1e-5, `${c.label}: adaptive forward`);
+      close(
+        await z.read(),
+        avgPool2dRef(xs, c.shape, { adaptive: [6, 5] }),
+        1e-6,
+        1e-5,
+        `${c.label}: adaptive forward`,
+      );
       const dys = f32r(rand(y.size, 99));
       const seedT = tensor(e, dys, y.shape);
       tape.backward(y, seedT);
       close(await x.grad!.read(), avgPool2dBackwardRef(dys, c.shape, c.opts), 1e-6, 1e-5, `${c.label}: avg backward`);
-      tape.dispose(); seedT.dispose(); x.dispose();
+      tape.dispose();
+      seedT.dispose();
+      x.dispose();
     }
     await e.sync();
   } finally {
@@ -171,7 +228,10 @@ test('bad input throws ShapeError naming the op and shapes, before any dispatch'
   throwsShape(() => adaptiveAvgPool2d(x3, [1, 1]), /adaptiveAvgPool2d.*\[2,5,5\]/);
   const { y, argmax } = maxPool2dForward(x5, { kernel: 2 });
   const mid = e.dispatchCount;
-  throwsShape(() => maxPool2dBackward(x5, argmax, x5.shape, { kernel: 2 }), /maxPool2dBackward: dy has shape \[1,2,5,5\], expected \[1,2,2,2\]/);
+  throwsShape(
+    () => maxPool2dBackward(x5, argmax, x5.shape, { kernel: 2 }),
+    /maxPool2dBackward: dy has shape \[1,2,5,5\], expected \[1,2,2,2\]/,
+  );
   throwsShape(() => maxPool2dBackward(y, y, x5.shape, { kernel: 2 }), /argmax has dtype f32/);
   assert.is(mid - before, 1);
   assert.is(e.dispatchCount, mid);

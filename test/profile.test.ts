@@ -11,7 +11,18 @@ test('profile of a mini training step names every layer, forward and backward', 
   const e = await gpu();
   const p = await profileStep(e, 'mini', 4, 10);
   const labels = p.rows.map((r) => r.label);
-  for (const l of ['conv1', 'conv1.lrn', 'conv1.maxpool', 'conv2', 'fc8', 'loss', 'fc8 backward', 'conv2 backward', 'conv1 backward', 'update']) {
+  for (const l of [
+    'conv1',
+    'conv1.lrn',
+    'conv1.maxpool',
+    'conv2',
+    'fc8',
+    'loss',
+    'fc8 backward',
+    'conv2 backward',
+    'conv1 backward',
+    'update',
+  ]) {
     assert.ok(labels.includes(l), `${l} in ${labels.join(', ')}`);
   }
   assert.ok(p.gpuMs > 0 && p.rows.every((r) => r.ms >= 0));

@@ -17,17 +17,21 @@ test.after(disposeGpu);
 
 test('a tiny convnet learns a fixed batch and does not leak', async () => {
   const e = await gpu();
-  const B = 12, classes = 4;
+  const B = 12,
+    classes = 4;
   // each class is a different spatial pattern plus noise, so the task is learnable
-  const xs = new Float32Array(B * 2 * 11 * 11), labels = new Int32Array(B);
+  const xs = new Float32Array(B * 2 * 11 * 11),
+    labels = new Int32Array(B);
   const noise = rand(xs.length, 7, -0.3, 0.3);
   for (let n = 0; n < B; n++) {
     labels[n] = n % classes;
-    for (let c = 0; c < 2; c++) for (let y = 0; y < 11; y++) for (let x = 0; x < 11; x++) {
-      const i = ((n * 2 + c) * 11 + y) * 11 + x;
-      const on = labels[n] === 0 ? x < 5 : labels[n] === 1 ? y < 5 : labels[n] === 2 ? (x + y) % 2 === 0 : c === 1;
-      xs[i] = (on ? 1 : -1) + noise[i];
-    }
+    for (let c = 0; c < 2; c++)
+      for (let y = 0; y < 11; y++)
+        for (let x = 0; x < 11; x++) {
+          const i = ((n * 2 + c) * 11 + y) * 11 + x;
+          const on = labels[n] === 0 ? x < 5 : labels[n] === 1 ? y < 5 : labels[n] === 2 ? (x + y) % 2 === 0 : c === 1;
+          xs[i] = (on ? 1 : -1) + noise[i];
+        }
   }
   const x = tensor(e, xs, [B, 2, 11, 11]);
   const y = tensor(e, labels, [B], 'i32');
@@ -43,14 +47,16 @@ test('a tiny convnet learns a fixed batch and does not leak', async () => {
   const allocated: number[] = [];
   for (let step = 0; step < 40; step++) {
     const tape = new Tape(e);
-    const loss = tape.retain(tape.run(() => {
-      let h = conv2d(x, w1, b1, { stride: 1, padding: 1, groups: 1, relu: true }); // [B,8,11,11]
-      h = lrn(h, { size: 5, alpha: 1e-4, beta: 0.75, k: 2 });
-      h = maxPool2d(h, { kernel: 3, stride: 2 });                                  // [B,8,5,5]
-      h = conv2d(h, w2, b2, { stride: 2, padding: 1, groups: 2, relu: true });     // [B,6,3,3]
-      h = dropout(flatten(h), 0.1, { seed: 1, step, training: true });
-      return softmaxCrossEntropy(linear(h, w3, b3), y);
-    }));
+    const loss = tape.retain(
+      tape.run(() => {
+        let h = conv2d(x, w1, b1, { stride: 1, padding: 1, groups: 1, relu: true }); // [B,8,11,11]
+        h = lrn(h, { size: 5, alpha: 1e-4, beta: 0.75, k: 2 });
+        h = maxPool2d(h, { kernel: 3, stride: 2 }); // [B,8,5,5]
+        h = conv2d(h, w2, b2, { stride: 2, padding: 1, groups: 2, relu: true }); // [B,6,3,3]
+        h = dropout(flatten(h), 0.1, { seed: 1, step, training: true });
+        return softmaxCrossEntropy(linear(h, w3, b3), y);
+      }),
+    );
     tape.backward(loss);
     opt.step(0.05);
     losses.push((await loss.read())[0]);

@@ -26,17 +26,19 @@ test('PyTorch (torch.nn.functional.conv2d, float64) agrees: AlexNet-like grouped
   const dir = mkdtempSync(join(tmpdir(), 'conv2d-torch-'));
   try {
     const cases: Case[] = [
-      { x: [2, 6, 15, 15], w: [16, 3, 5, 5], padding: 2, groups: 2, relu: true, bias: true },   // conv2, two "GPUs"
-      { x: [2, 3, 35, 35], w: [8, 3, 11, 11], stride: 4, padding: 2, relu: true, bias: true },  // conv1
-      { x: [3, 8, 7, 7], w: [12, 4, 3, 3], padding: 1, groups: 2, bias: true },                 // conv4/5
+      { x: [2, 6, 15, 15], w: [16, 3, 5, 5], padding: 2, groups: 2, relu: true, bias: true }, // conv2, two "GPUs"
+      { x: [2, 3, 35, 35], w: [8, 3, 11, 11], stride: 4, padding: 2, relu: true, bias: true }, // conv1
+      { x: [3, 8, 7, 7], w: [12, 4, 3, 3], padding: 1, groups: 2, bias: true }, // conv4/5
     ];
     const ours = [];
     for (const [i, c] of cases.entries()) {
       const d = makeData(c, 51 + i);
       ours.push(await runGpu(e, d, c));
       const f32 = (a: ArrayLike<number>) => Buffer.from(Float32Array.from(a).buffer);
-      writeFileSync(join(dir, `${i}.x`), f32(d.xs)); writeFileSync(join(dir, `${i}.w`), f32(d.ws));
-      writeFileSync(join(dir, `${i}.b`), f32(d.bs!)); writeFileSync(join(dir, `${i}.dy`), f32(d.dys)); // the f32 values the GPU saw
+      writeFileSync(join(dir, `${i}.x`), f32(d.xs));
+      writeFileSync(join(dir, `${i}.w`), f32(d.ws));
+      writeFileSync(join(dir, `${i}.b`), f32(d.bs!));
+      writeFileSync(join(dir, `${i}.dy`), f32(d.dys)); // the f32 values the GPU saw
     }
     const py = `
 import json, sys, torch
@@ -51,9 +53,14 @@ for i, c in enumerate(cases):
     for k, t in (('y', y), ('dx', x.grad), ('dw', w.grad), ('db', b.grad)):
         open(f'{d}/{i}.{k}.out', 'wb').write(t.detach().float().numpy().tobytes())
 `;
-    const r = spawnSync('/usr/bin/python3', ['-c', py, dir, JSON.stringify(cases)], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync('/usr/bin/python3', ['-c', py, dir, JSON.stringify(cases)], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     if (r.error || r.status !== 0) {
-      assert.unreachable(`PyTorch cross-check needs /usr/bin/python3 with torch (Debian: apt-get install python3-torch): ${r.error?.message ?? r.stderr}`);
+      assert.unreachable(
+        `PyTorch cross-check needs /usr/bin/python3 with torch (Debian: apt-get install python3-torch): ${r.error?.message ?? r.stderr}`,
+      );
     }
     for (const [i, c] of cases.entries()) {
       const read = (k: string) => new Float32Array(new Uint8Array(readFileSync(join(dir, `${i}.${k}.out`))).buffer);
@@ -67,12 +74,23 @@ for i, c in enumerate(cases):
 test('PyTorch agrees: max-pool values, indices and gradient; average pools', async () => {
   const e = await gpu();
   const maxCases = [...MAX_CASES, { ...MAX_CASES[1], label: 'ties' }].map((c, i) => {
-    const xs = i === MAX_CASES.length ? rand(numel(c.shape), 41, 0, 3).map(Math.floor) : f32r(rand(numel(c.shape), 40 + i, -2, 2));
+    const xs =
+      i === MAX_CASES.length
+        ? rand(numel(c.shape), 41, 0, 3).map(Math.floor)
+        : f32r(rand(numel(c.shape), 40 + i, -2, 2));
     const out = poolOutShape(c.shape, c.opts);
     return { ...c, xs, dys: f32r(rand(numel(out), 50 + i)) };
   });
-  const avgCases = AVG_CASES.map((c, i) => ({ ...c, xs: f32r(rand(numel(c.shape), 60 + i)), dys: f32r(rand(numel(poolOutShape(c.shape, c.opts)), 70 + i)) }));
-  const adCases = ADAPTIVE_CASES.map((c, i) => ({ ...c, xs: f32r(rand(numel(c.shape), 80 + i)), dys: f32r(rand(numel(poolOutShape(c.shape, { adaptive: c.size })), 90 + i)) }));
+  const avgCases = AVG_CASES.map((c, i) => ({
+    ...c,
+    xs: f32r(rand(numel(c.shape), 60 + i)),
+    dys: f32r(rand(numel(poolOutShape(c.shape, c.opts)), 70 + i)),
+  }));
+  const adCases = ADAPTIVE_CASES.map((c, i) => ({
+    ...c,
+    xs: f32r(rand(numel(c.shape), 80 + i)),
+    dys: f32r(rand(numel(poolOutShape(c.shape, { adaptive: c.size })), 90 + i)),
+  }));
   const script = `
 import json, sys, torch
 import torch.nn.functional as F
@@ -116,7 +134,12 @@ print(json.dumps(out))
   }
   const avgRuns = [
     ...avgCases.map((c, i) => ({ c, r: t.avg[i], run: (x: Tensor) => avgPool2d(x, c.opts), label: c.label })),
-    ...adCases.map((c, i) => ({ c, r: t.adaptive[i], run: (x: Tensor) => adaptiveAvgPool2d(x, c.size), label: `adaptive → ${c.size}` })),
+    ...adCases.map((c, i) => ({
+      c,
+      r: t.adaptive[i],
+      run: (x: Tensor) => adaptiveAvgPool2d(x, c.size),
+      label: `adaptive → ${c.size}`,
+    })),
   ];
   for (const { c, r, run, label } of avgRuns) {
     const x = parameter(e, c.xs, c.shape, 'x');
@@ -126,7 +149,9 @@ print(json.dumps(out))
     const seedT = tensor(e, c.dys, y.shape);
     tape.backward(y, seedT);
     close(await x.grad!.read(), r.dx, 1e-6, 1e-5, `torch ${label}: backward`);
-    tape.dispose(); seedT.dispose(); x.dispose();
+    tape.dispose();
+    seedT.dispose();
+    x.dispose();
   }
 });
 
@@ -149,12 +174,21 @@ for c in inp:
     out.append({'y': y.flatten().tolist(), 'dx': x.grad.flatten().tolist(), 'repr': repr(m)})
 print(json.dumps(out))
 `;
-  const t = runTorch(script, cases.map((c) => ({ shape: c.shape, opts: c.opts, xs: Array.from(c.xs), dys: Array.from(c.dys) })));
+  const t = runTorch(
+    script,
+    cases.map((c) => ({ shape: c.shape, opts: c.opts, xs: Array.from(c.xs), dys: Array.from(c.dys) })),
+  );
   assert.match(t[8].repr, /LocalResponseNorm\(5, alpha=0\.0005, beta=0\.75, k=2/);
   for (const [i, c] of cases.entries()) {
     // the float64 reference is the same function as torch's (up to float64 rounding) ...
     close(lrnRef(c.xs, c.shape, c.opts), t[i].y, 1e-12, 1e-12, `${c.label}: reference vs torch forward`);
-    close(lrnBackwardRef(c.xs, c.dys, c.shape, c.opts), t[i].dx, 1e-12, 1e-11, `${c.label}: reference vs torch backward`);
+    close(
+      lrnBackwardRef(c.xs, c.dys, c.shape, c.opts),
+      t[i].dx,
+      1e-12,
+      1e-11,
+      `${c.label}: reference vs torch backward`,
+    );
     // ... and the GPU agrees with torch to fp32 accuracy
     const x = tensor(e, c.xs, c.shape);
     const dy = tensor(e, c.dys, c.shape);

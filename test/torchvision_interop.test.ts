@@ -21,7 +21,10 @@ import { tensor } from '../src/index.js';
 import { gpu, disposeGpu, close, rng } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tv-'));
-test.after(() => { disposeGpu(); rmSync(dir, { recursive: true, force: true }); });
+test.after(() => {
+  disposeGpu();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 // exact.png is 300×256: Resize(256) leaves it as it is, so every value must agree to float rounding.
 // resized.png is 410×330: both sides resample (PIL's antialiased bilinear, sharp's linear kernel).
@@ -51,17 +54,27 @@ for name, (w, h) in [('exact', (300, 256)), ('resized', (410, 330))]:
 `;
 
 let made: Promise<void> | undefined;
-const reference = () => made ??= (async () => {
-  writeFileSync(join(dir, 'make.py'), PY);
-  const r = spawnSync('/usr/bin/python3', [join(dir, 'make.py'), dir], { encoding: 'utf8', timeout: 180_000 });
-  assert.is(r.status, 0, `PyTorch side failed (python3-torch and python3-torchvision needed: scripts/setup-system.sh --test): ${r.stderr}`);
-})();
+const reference = () =>
+  (made ??= (async () => {
+    writeFileSync(join(dir, 'make.py'), PY);
+    const r = spawnSync('/usr/bin/python3', [join(dir, 'make.py'), dir], { encoding: 'utf8', timeout: 180_000 });
+    assert.is(
+      r.status,
+      0,
+      `PyTorch side failed (python3-torch and python3-torchvision needed: scripts/setup-system.sh --test): ${r.stderr}`,
+    );
+  })());
 const npy = async (name: string) => (await readNpy(join(dir, name))).data as Float32Array;
 const argmax = (v: ArrayLike<number>) => Array.from(v).reduce((best, x, i, a) => (x > a[best] ? i : best), 0);
 /** Largest and mean |a − b|. */
 const diff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let max = 0, sum = 0;
-  for (let i = 0; i < a.length; i++) { const d = Math.abs(a[i] - b[i]); max = Math.max(max, d); sum += d; }
+  let max = 0,
+    sum = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    max = Math.max(max, d);
+    sum += d;
+  }
   return { max, mean: sum / a.length };
 };
 // One uint8 level after normalisation is 1/255/std ≈ 0.0175; the resampling libraries differ by ≤ 2 levels.
@@ -72,7 +85,8 @@ test('torchvision AlexNet weights from PyTorch give the same logits', async () =
   const e = await gpu();
   const { model, meta } = await openModel(e, join(dir, 'tv.safetensors'), 'torchvision');
   assert.is(meta.classes, 10);
-  const x = await readNpy(join(dir, 'x.npy')), y = await readNpy(join(dir, 'y.npy'));
+  const x = await readNpy(join(dir, 'x.npy')),
+    y = await readNpy(join(dir, 'y.npy'));
   const logits = model.forward(tensor(e, x.data, [2, 3, 224, 224]), { training: false });
   close(await logits.read(), y.data, 2e-3, 2e-3, 'logits');
   model.dispose();
@@ -90,10 +104,17 @@ test('predict on an image file: the input and the logits equal torchvision.trans
   close(exact.input, await npy('exact_input.npy'), 1e-5, 0, 'exact.png input');
   const resized = await prepareImage(join(dir, 'resized.png'), meta, model.arch);
   const d = diff(resized.input, await npy('resized_input.npy'));
-  assert.ok(d.max <= 2.01 * LEVEL && d.mean < 0.5 * LEVEL, `resized.png: sharp vs PIL resampling differs by ${d.max} at most, ${d.mean} on average`);
-  for (const [name, input] of [['exact', exact.input], ['resized', resized.input]] as const) {
+  assert.ok(
+    d.max <= 2.01 * LEVEL && d.mean < 0.5 * LEVEL,
+    `resized.png: sharp vs PIL resampling differs by ${d.max} at most, ${d.mean} on average`,
+  );
+  for (const [name, input] of [
+    ['exact', exact.input],
+    ['resized', resized.input],
+  ] as const) {
     const logits = model.forward(tensor(e, input, [1, 3, 224, 224]), { training: false });
-    const ours = await logits.read(), ref = await npy(`${name}_logits.npy`);
+    const ours = await logits.read(),
+      ref = await npy(`${name}_logits.npy`);
     if (name === 'exact') close(ours, ref, 2e-3, 2e-3, `${name}.png logits`);
     assert.is(argmax(ours), argmax(ref), `${name}.png: top-1 ${argmax(ours)} vs PyTorch ${argmax(ref)}`);
     logits.dispose();
@@ -113,15 +134,27 @@ test('eval batches of an ImageFolder for torchvision equal torchvision.transform
   model.dispose();
   const { val } = await openData(root, () => {}, archs.torchvision.resample);
   const batches = [];
-  for await (const b of evalBatches(val!, { batchSize: 2, inputSize: 224, mean: meta.mean, scale: meta.pixelScale, std: meta.std, tenCrop: false })) batches.push(b);
-  const n = 3 * 224 * 224, images = batches[0].images;
+  for await (const b of evalBatches(val!, {
+    batchSize: 2,
+    inputSize: 224,
+    mean: meta.mean,
+    scale: meta.pixelScale,
+    std: meta.std,
+    tenCrop: false,
+  }))
+    batches.push(b);
+  const n = 3 * 224 * 224,
+    images = batches[0].images;
   close(images.subarray(0, n), await npy('exact_input.npy'), 1e-5, 0, 'exact.png batch');
   const d = diff(images.subarray(n), await npy('resized_input.npy'));
   assert.ok(d.max <= 2.01 * LEVEL && d.mean < 0.5 * LEVEL, `resized.png: ${d.max} at most, ${d.mean} on average`);
 });
 
 test('training preprocessing: torchvision uses ImageNet mean/std on [0,1] pixels, paper the training-set mean', async () => {
-  const N = 4, H = 6, W = 7, r = rng(5);
+  const N = 4,
+    H = 6,
+    W = 7,
+    r = rng(5);
   const px = Uint8Array.from({ length: N * H * W * 3 }, () => Math.floor(256 * r()));
   const ds = new ArrayDataset({ name: 'px', images: px, shape: [N, 3, H, W], labels: Int32Array.of(0, 1, 0, 1) });
   const tv = await inputPreprocessing('torchvision', ds);
@@ -137,17 +170,37 @@ test('training preprocessing: torchvision uses ImageNet mean/std on [0,1] pixels
     assert.ok(Math.abs(paper.mean[c] - s / (N * H * W)) < 1e-3, `paper mean of channel ${c}`);
   }
   // a resumed run keeps its checkpoint's preprocessing (e.g. one written before torchvision's normalisation)
-  const old = await inputPreprocessing('torchvision', ds, { arch: 'torchvision', classes: 2, channels: 3, inputSize: 224, mean: [120, 115, 100], pixelScale: 1 });
+  const old = await inputPreprocessing('torchvision', ds, {
+    arch: 'torchvision',
+    classes: 2,
+    channels: 3,
+    inputSize: 224,
+    mean: [120, 115, 100],
+    pixelScale: 1,
+  });
   assert.equal([old.scale, Array.from(old.mean), old.std], [1, [120, 115, 100], undefined]);
   // the training loader (no augmentation) gives (x/255 − mean)/std, as ToTensor + Normalize
-  const loader = new BatchLoader(ds, { batchSize: N, inputSize: H, shuffle: false, augment: false, seed: 0, mean: tv.mean, scale: tv.scale, std: tv.std });
+  const loader = new BatchLoader(ds, {
+    batchSize: N,
+    inputSize: H,
+    shuffle: false,
+    augment: false,
+    seed: 0,
+    mean: tv.mean,
+    scale: tv.scale,
+    std: tv.std,
+  });
   let images: Float32Array | undefined;
   for await (const b of loader.epoch(0)) images = b.images;
-  const want = new Float32Array(N * 3 * H * H), x0 = Math.floor((W - H) / 2);
-  for (let n = 0; n < N; n++) for (let c = 0; c < 3; c++) for (let y = 0; y < H; y++) for (let x = 0; x < H; x++) {
-    const v = Math.fround(px[((n * H + y) * W + x + x0) * 3 + c] / 255);
-    want[((n * 3 + c) * H + y) * H + x] = (v - IMAGENET_MEAN[c]) / IMAGENET_STD[c];
-  }
+  const want = new Float32Array(N * 3 * H * H),
+    x0 = Math.floor((W - H) / 2);
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < 3; c++)
+      for (let y = 0; y < H; y++)
+        for (let x = 0; x < H; x++) {
+          const v = Math.fround(px[((n * H + y) * W + x + x0) * 3 + c] / 255);
+          want[((n * 3 + c) * H + y) * H + x] = (v - IMAGENET_MEAN[c]) / IMAGENET_STD[c];
+        }
   close(images!, want, 1e-6, 0, 'loader');
 });
 

@@ -13,37 +13,72 @@ import { makeData } from './fixtures/faults.js';
 import { gpu, disposeGpu } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'train-test-'));
-test.after(() => { disposeGpu(); rmSync(dir, { recursive: true, force: true }); });
+test.after(() => {
+  disposeGpu();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const base = (out: string, extra: Partial<TrainOptions> = {}): TrainOptions => ({
-  arch: 'mini', data: join(dir, 'data'), epochs: 2, batchSize: 16, lr: 0.01, momentum: 0.9, weightDecay: 0.0005,
-  dropout: 0.5, augment: true, shuffle: true, seed: 3, out, lrPatience: 1, logEvery: 1, pictures: false, ...extra,
+  arch: 'mini',
+  data: join(dir, 'data'),
+  epochs: 2,
+  batchSize: 16,
+  lr: 0.01,
+  momentum: 0.9,
+  weightDecay: 0.0005,
+  dropout: 0.5,
+  augment: true,
+  shuffle: true,
+  seed: 3,
+  out,
+  lrPatience: 1,
+  logEvery: 1,
+  pictures: false,
+  ...extra,
 });
 const quiet = { log: () => {}, warn: () => {} };
 
 test.before(async () => {
-  try { await makeData(join(dir, 'data'), 96, 32); } catch (e) { console.error('before failed', e); throw e; }
+  try {
+    await makeData(join(dir, 'data'), 96, 32);
+  } catch (e) {
+    console.error('before failed', e);
+    throw e;
+  }
 });
 
 test('a few steps lower the loss, metrics and pictures are written', async () => {
   const e = await gpu();
   const out = join(dir, 'learn');
   const lines: string[] = [];
-  const r = await train(base(out, { epochs: 3, lr: 0.03, dropout: 0, pictures: true }), { log: (l) => lines.push(l), warn: () => {}, engine: e });
+  const r = await train(base(out, { epochs: 3, lr: 0.03, dropout: 0, pictures: true }), {
+    log: (l) => lines.push(l),
+    warn: () => {},
+    engine: e,
+  });
   assert.is(r.state.step, 18);
-  const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const losses = metrics.filter((m) => m.kind === 'step').map((m) => m.loss);
   const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
-  const first = mean(losses.slice(0, 3)), last = mean(losses.slice(-6));
+  const first = mean(losses.slice(0, 3)),
+    last = mean(losses.slice(-6));
   assert.ok(last < first * 0.6, `loss fell: ${losses.map((l: number) => l.toFixed(3)).join(' ')}`);
-  assert.ok(lines.some((l) => /epoch 1\/3 +step 1\/18 +loss [\d.]+ +top-1 [\d.]+% .* img\/s +data \d+ ms\/batch +ETA/.test(l)), lines[1]);
-  for (const f of ['final.safetensors', 'checkpoint.safetensors', 'curves.png', 'conv1-kernels.png']) assert.ok(existsSync(join(out, f)), f);
+  assert.ok(
+    lines.some((l) => /epoch 1\/3 +step 1\/18 +loss [\d.]+ +top-1 [\d.]+% .* img\/s +data \d+ ms\/batch +ETA/.test(l)),
+    lines[1],
+  );
+  for (const f of ['final.safetensors', 'checkpoint.safetensors', 'curves.png', 'conv1-kernels.png'])
+    assert.ok(existsSync(join(out, f)), f);
   assert.ok(metrics.some((m) => m.kind === 'epoch' && typeof m.valTop1Error === 'number'));
 });
 
 test('resume reaches the same weights, bit for bit, as an uninterrupted run', async () => {
   const e = await gpu();
-  const a = join(dir, 'a'), b = join(dir, 'b');
+  const a = join(dir, 'a'),
+    b = join(dir, 'b');
   await train(base(a, { steps: 9 }), { ...quiet, engine: e });
   await train(base(b, { steps: 4 }), { ...quiet, engine: e }); // stops inside epoch 1
   let polls = 0;
@@ -52,13 +87,24 @@ test('resume reaches the same weights, bit for bit, as an uninterrupted run', as
   await train(base(b, { steps: 9, resume: b }), { ...quiet, engine: e });
   const wa = (await loadCheckpoint(join(a, 'final.safetensors'))).weights;
   const wb = (await loadCheckpoint(join(b, 'final.safetensors'))).weights;
-  for (const [name, t] of wa) assert.ok(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).equals(Buffer.from(wb.get(name)!.data.buffer, wb.get(name)!.data.byteOffset, wb.get(name)!.data.byteLength)), `${name} differs`);
+  for (const [name, t] of wa)
+    assert.ok(
+      Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).equals(
+        Buffer.from(wb.get(name)!.data.buffer, wb.get(name)!.data.byteOffset, wb.get(name)!.data.byteLength),
+      ),
+      `${name} differs`,
+    );
   const ck = await loadCheckpoint(join(b, 'checkpoint.safetensors'));
   assert.is(ck.state!.step, 9);
   assert.ok(ck.velocities && ck.velocities.size === wa.size);
 });
 
-const cli = (...args: string[]) => spawnSync(process.execPath, ['dist/cli.js', ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' } });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, ['dist/cli.js', ...args], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' },
+  });
 
 test('CLI: eval and predict a trained checkpoint; bad input exits 2 with one line', async () => {
   const ck = join(dir, 'learn', 'final.safetensors');
@@ -75,21 +121,43 @@ test('CLI: eval and predict a trained checkpoint; bad input exits 2 with one lin
 
   // image files → top-5 lines and the figure; fc7 neighbours → the figure
   const sharp = (await import('sharp')).default;
-  await sharp(Buffer.alloc(40 * 30 * 3, 200), { raw: { width: 40, height: 30, channels: 3 } }).png().toFile(join(dir, 'img.png'));
+  await sharp(Buffer.alloc(40 * 30 * 3, 200), { raw: { width: 40, height: 30, channels: 3 } })
+    .png()
+    .toFile(join(dir, 'img.png'));
   const pi = cli('predict', '--checkpoint', ck, '--figure', join(dir, 'pred.png'), join(dir, 'img.png'));
   assert.is(pi.status, 0, pi.stderr);
   assert.is(pi.stdout.split('\n').filter((l) => /^ +[\d.]+% +class \d$/.test(l)).length, 4); // 4 classes: top-4
   assert.ok(existsSync(join(dir, 'pred.png')));
-  const nb = cli('neighbors', '--checkpoint', ck, '--data', join(dir, 'data'), '--queries', '2', '--k', '3', '--figure', join(dir, 'nb.png'));
+  const nb = cli(
+    'neighbors',
+    '--checkpoint',
+    ck,
+    '--data',
+    join(dir, 'data'),
+    '--queries',
+    '2',
+    '--k',
+    '3',
+    '--figure',
+    join(dir, 'nb.png'),
+  );
   assert.is(nb.status, 0, nb.stderr);
-  assert.is(nb.stdout.split('\n').filter((l) => /^query \d \(label \d\): (#\d+ \(label \d, d=[\d.]+\)(, )?){3}$/.test(l)).length, 2, nb.stdout);
+  assert.is(
+    nb.stdout.split('\n').filter((l) => /^query \d \(label \d\): (#\d+ \(label \d, d=[\d.]+\)(, )?){3}$/.test(l))
+      .length,
+    2,
+    nb.stdout,
+  );
   assert.ok(existsSync(join(dir, 'nb.png')));
 
   const bad = (args: string[], re: RegExp) => {
     const r = cli(...args);
     assert.is(r.status, 2, `${args.join(' ')} → ${r.status}: ${r.stderr}`);
     // lavapipe's driver prints two 'Warning: max…Dynamic…' lines of its own when a device is made
-    const ours = r.stderr.trim().split('\n').filter((l) => !/^Warning: maxDynamic/.test(l));
+    const ours = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !/^Warning: maxDynamic/.test(l));
     assert.is(ours.length, 1, r.stderr);
     assert.match(ours[0], re);
   };
@@ -98,11 +166,43 @@ test('CLI: eval and predict a trained checkpoint; bad input exits 2 with one lin
   await writeNpy(join(dir, 'x64.npy'), new Float32Array(4), [4]);
   writeFileSync(join(dir, 'x64.npy'), readFileSync(join(dir, 'x64.npy'), 'latin1').replace('<f4', '<f8'), 'latin1');
   bad(['predict', '--checkpoint', ck, '--input', join(dir, 'x64.npy'), '--output', join(dir, 'z.npy')], /x64\.npy/);
-  bad(['train', '--data', join(dir, 'data'), '--classes', '3', '--out', join(dir, 'c3')], /label.*3.*classes|outside \[0, 3\)/);
+  bad(
+    ['train', '--data', join(dir, 'data'), '--classes', '3', '--out', join(dir, 'c3')],
+    /label.*3.*classes|outside \[0, 3\)/,
+  );
   const trunc = join(dir, 'trunc.safetensors');
   writeFileSync(trunc, readFileSync(ck).subarray(0, 1000));
   bad(['eval', '--checkpoint', trunc, '--data', join(dir, 'data')], /trunc\.safetensors/);
   bad(['eval', '--arch', 'paper', '--checkpoint', ck, '--data', join(dir, 'data')], /arch mini, not paper/);
+});
+
+test('CLI predict over many files: every readable one is predicted, each unreadable one named with its reason, exit 2 at the end', async () => {
+  const ck = join(dir, 'learn', 'final.safetensors');
+  const sharp = (await import('sharp')).default;
+  const image = (name: string, level: number) =>
+    sharp(Buffer.alloc(40 * 30 * 3, level), { raw: { width: 40, height: 30, channels: 3 } })
+      .png()
+      .toFile(join(dir, name));
+  await image('a.png', 40);
+  await image('b.png', 220);
+  writeFileSync(join(dir, 'corrupt.png'), Buffer.from('not an image at all'));
+  const files = ['a.png', 'missing.png', 'corrupt.png', 'b.png'].map((f) => join(dir, f));
+  const r = cli('predict', '--checkpoint', ck, '--figure', join(dir, 'many.png'), ...files);
+  assert.is(r.status, 2, r.stderr);
+  for (const f of [files[0], files[3]]) assert.ok(r.stdout.includes(`${f}\n`), `${f} predicted:\n${r.stdout}`);
+  assert.is(
+    r.stdout.split('\n').filter((l) => /^ +[\d.]+% +class \d$/.test(l)).length,
+    8,
+    'top-4 of both readable files',
+  );
+  const ours = r.stderr
+    .trim()
+    .split('\n')
+    .filter((l) => !/^Warning: maxDynamic/.test(l));
+  assert.match(ours[0], /missing\.png: not a readable image \(.+\)/);
+  assert.match(ours[1], /corrupt\.png: not a readable image \(.+\)/);
+  assert.match(ours[2], /2 of 4 image\(s\) could not be read: .*missing\.png, .*corrupt\.png$/);
+  assert.ok(existsSync(join(dir, 'many.png')), 'the picture of the readable ones');
 });
 
 test('progress times: rounded once (419.6 s is 7m00s, not 6m60s), hours past 60 minutes', () => {

@@ -49,14 +49,25 @@ export function rate(r: Row, ms = median(r.ms)): number {
 /** Row from timer output: GPU timestamps when present, else wall time. */
 export function fromTimes(t: RunTimes, base: Omit<Row, 'ms' | 'wallMs' | 'timing'>): Row {
   const gpu = t.gpuMs.length > 0;
-  return { ...base, ms: gpu ? t.gpuMs : t.wallMs, wallMs: gpu ? t.wallMs : undefined, timing: gpu ? 'gpu-timestamp' : 'wall', othersCpu: t.othersCpu };
+  return {
+    ...base,
+    ms: gpu ? t.gpuMs : t.wallMs,
+    wallMs: gpu ? t.wallMs : undefined,
+    timing: gpu ? 'gpu-timestamp' : 'wall',
+    othersCpu: t.othersCpu,
+  };
 }
 
-const f3 = (x: number): string => (!Number.isFinite(x) ? '-' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x.toFixed(3));
+const f3 = (x: number): string =>
+  !Number.isFinite(x) ? '-' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x.toFixed(3);
 export const fmt = f3;
 
 /** Best FMA variant (GFLOP/s), best copy variant (GB/s), and the probe's 8×vec4 FMA kernel. */
-export interface Roofs { fma: number; copy: number; fmaProbe?: number }
+export interface Roofs {
+  fma: number;
+  copy: number;
+  fmaProbe?: number;
+}
 
 export function roofPct(r: Row, roofs?: Roofs): number {
   if (!r.roof || !roofs) return NaN;
@@ -71,28 +82,50 @@ export function header(): string {
 export function line(r: Row, roofs?: Roofs): string {
   const pct = roofPct(r, roofs);
   const timing = r.timing === 'gpu-timestamp' ? 'gpu   ' : r.timing === 'wall' ? 'wall  ' : 'sum   ';
-  return `${r.test.padEnd(34)} ${f3(median(r.ms)).padStart(10)} ${`(${f3(min(r.ms))}–${f3(max(r.ms))})`.padStart(17)} ${String(r.ms.length).padStart(2)} ` +
-    `${f3(rate(r)).padStart(9)} ${r.unit.padEnd(7)} ${(Number.isFinite(pct) ? `${pct.toFixed(0)}%` : '').padStart(7)} ${busy(r).padStart(6)}  ${timing}  ${r.note ?? ''}`;
+  return (
+    `${r.test.padEnd(34)} ${f3(median(r.ms)).padStart(10)} ${`(${f3(min(r.ms))}–${f3(max(r.ms))})`.padStart(17)} ${String(r.ms.length).padStart(2)} ` +
+    `${f3(rate(r)).padStart(9)} ${r.unit.padEnd(7)} ${(Number.isFinite(pct) ? `${pct.toFixed(0)}%` : '').padStart(7)} ${busy(r).padStart(6)}  ${timing}  ${r.note ?? ''}`
+  );
 }
 
 /** Other processes' share of the CPUs during the row's runs, e.g. '35%'. */
-const busy = (r: Row): string => (r.othersCpu !== undefined && Number.isFinite(r.othersCpu) ? `${(100 * r.othersCpu).toFixed(0)}%` : '');
+const busy = (r: Row): string =>
+  r.othersCpu !== undefined && Number.isFinite(r.othersCpu) ? `${(100 * r.othersCpu).toFixed(0)}%` : '';
 
 /** Markdown row for bench/RESULTS.md (same columns as the stdout table). */
 export function mdLine(r: Row, roofs?: Roofs): string {
   const pct = roofPct(r, roofs);
   return `| ${r.test} | ${f3(median(r.ms))} (${f3(min(r.ms))}–${f3(max(r.ms))}) | ${r.ms.length} | **${f3(rate(r))}** ${r.unit} | ${Number.isFinite(pct) ? `${pct.toFixed(0)}%` : ''} | ${busy(r)} | ${r.timing} | ${r.note ?? ''} |`;
 }
-export const mdHeader = '| test | ms median (min–max) | n | rate | % of roof | others\' CPU | timing | note |\n|---|---|---|---|---|---|---|---|';
+export const mdHeader =
+  "| test | ms median (min–max) | n | rate | % of roof | others' CPU | timing | note |\n|---|---|---|---|---|---|---|---|";
 
 /** JSON entry in the peers' results shape (plus our own fields). */
 export function jsonEntry(r: Row, cmd: string, roofs?: Roofs, test = r.test): Record<string, unknown> {
   const e: Record<string, unknown> = {
-    system: SYSTEM, test, ms: r.ms, median: median(r.ms), min: min(r.ms), max: max(r.ms),
+    system: SYSTEM,
+    test,
+    ms: r.ms,
+    median: median(r.ms),
+    min: min(r.ms),
+    max: max(r.ms),
   };
-  if (r.unit === 'GFLOP/s') Object.assign(e, { flops: r.work, gflops: rate(r), gflops_min: rate(r, max(r.ms)), gflops_max: rate(r, min(r.ms)) });
-  if (r.unit === 'GB/s') Object.assign(e, { bytes: r.work, gbs: rate(r), gbs_min: rate(r, max(r.ms)), gbs_max: rate(r, min(r.ms)) });
-  if (r.unit === 'img/s') Object.assign(e, { images: r.work, images_per_s: rate(r), images_per_s_min: rate(r, max(r.ms)), images_per_s_max: rate(r, min(r.ms)) });
+  if (r.unit === 'GFLOP/s')
+    Object.assign(e, {
+      flops: r.work,
+      gflops: rate(r),
+      gflops_min: rate(r, max(r.ms)),
+      gflops_max: rate(r, min(r.ms)),
+    });
+  if (r.unit === 'GB/s')
+    Object.assign(e, { bytes: r.work, gbs: rate(r), gbs_min: rate(r, max(r.ms)), gbs_max: rate(r, min(r.ms)) });
+  if (r.unit === 'img/s')
+    Object.assign(e, {
+      images: r.work,
+      images_per_s: rate(r),
+      images_per_s_min: rate(r, max(r.ms)),
+      images_per_s_max: rate(r, min(r.ms)),
+    });
   const pct = roofPct(r, roofs);
   if (Number.isFinite(pct)) e.roof_pct = pct;
   if (r.roof === 'fma' && roofs?.fmaProbe) e.roof_pct_probe_kernel = (100 * rate(r)) / roofs.fmaProbe;
@@ -100,7 +133,17 @@ export function jsonEntry(r: Row, cmd: string, roofs?: Roofs, test = r.test): Re
   if (r.othersCpu !== undefined && Number.isFinite(r.othersCpu)) e.others_cpu_share = r.othersCpu;
   if (r.wallMs) e.wall_ms = r.wallMs;
   if (r.extra) Object.assign(e, r.extra);
-  e.note = [r.note, r.timing === 'gpu-timestamp' ? 'GPU timestamps around one pass' : r.timing === 'derived' ? 'derived from the rows above' : undefined].filter(Boolean).join('; ') || undefined;
+  e.note =
+    [
+      r.note,
+      r.timing === 'gpu-timestamp'
+        ? 'GPU timestamps around one pass'
+        : r.timing === 'derived'
+          ? 'derived from the rows above'
+          : undefined,
+    ]
+      .filter(Boolean)
+      .join('; ') || undefined;
   e.cmd = cmd;
   e.date = new Date().toISOString();
   return e;
@@ -134,22 +177,32 @@ export function checkClose(label: string, got: ArrayLike<number>, want: ArrayLik
   if (got.length !== want.length) throw new Error(`${label}: ${got.length} values, reference has ${want.length}`);
   let scale = 1;
   for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
-  let worst = 0, at = -1;
+  let worst = 0,
+    at = -1;
   for (let i = 0; i < want.length; i++) {
     const d = Math.abs(got[i] - want[i]);
-    if (!(d <= worst)) { worst = d; at = i; }
+    if (!(d <= worst)) {
+      worst = d;
+      at = i;
+    }
   }
   if (!(worst <= tol * scale)) {
-    throw new Error(`validation failed: ${label}: |got − ref| = ${worst} at ${at} (got ${got[at]}, ref ${want[at]}), allowed ${tol} × ${scale}`);
+    throw new Error(
+      `validation failed: ${label}: |got − ref| = ${worst} at ${at} (got ${got[at]}, ref ${want[at]}), allowed ${tol} × ${scale}`,
+    );
   }
   return worst / scale;
 }
 
 /** Parsed command line: positional name filters and --flags (--k=v, --k v, --k). */
-export interface Args { filters: string[]; flags: Record<string, string> }
+export interface Args {
+  filters: string[];
+  flags: Record<string, string>;
+}
 
 export function parseArgs(argv: string[], valued: string[]): Args {
-  const filters: string[] = [], flags: Record<string, string> = {};
+  const filters: string[] = [],
+    flags: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a.startsWith('--')) {
@@ -174,7 +227,10 @@ export class Report {
   rows: Row[] = [];
   roofs?: Roofs;
   private printedHeader = false;
-  constructor(readonly cmd: string, private out: (s: string) => void = (s) => console.log(s)) {}
+  constructor(
+    readonly cmd: string,
+    private out: (s: string) => void = (s) => console.log(s),
+  ) {}
 
   section(title: string): void {
     this.out(`\n## ${title}`);
@@ -186,7 +242,10 @@ export class Report {
   }
 
   add(r: Row): Row {
-    if (!this.printedHeader) { this.out(header()); this.printedHeader = true; }
+    if (!this.printedHeader) {
+      this.out(header());
+      this.printedHeader = true;
+    }
     this.rows.push(r);
     this.out(line(r, this.roofs));
     return r;

@@ -8,11 +8,18 @@
 import type { Engine } from '../../src/gpu/engine.js';
 import { conv2dBackwardData, conv2dBackwardFilter, conv2dForward, type Conv2dOptions } from '../../src/ops/conv2d.js';
 import { conv2dBackwardRef, conv2dRef, convGeom } from '../../test/ref/conv2d.js';
-import { capture, GpuTimer, Replay } from './gpu_timer.js';
+import { capture, type GpuTimer, Replay } from './gpu_timer.js';
 import { checkClose, fromTimes, random, upload, type Report, type Row } from './common.js';
 
 export interface ConvLayer {
-  name: string; c: number; h: number; o: number; k: number; s: number; p: number; g: number;
+  name: string;
+  c: number;
+  h: number;
+  o: number;
+  k: number;
+  s: number;
+  p: number;
+  g: number;
   note: string;
   /** Name of the same shape in shared/peers/shapes.json (batch 8). */
   peer?: string;
@@ -45,56 +52,118 @@ function planes(src: Float32Array, C: number, plane: number, images: number[], c
 }
 
 /** Validate y, dx, dw of one (layer, batch) against test/ref on sampled sub-problems. */
-function validate(L: ConvLayer, N: number, d: { xs: Float32Array; ws: Float32Array; bs: Float32Array; dys: Float32Array },
-  got: { y: Float32Array; dx: Float32Array; dw: Float32Array }, tol: number): number {
-  const cg = L.c / L.g, og = L.o / L.g, OH = convOut(L), HW = L.h * L.h, OHW = OH * OH, KK = L.k * L.k;
+function validate(
+  L: ConvLayer,
+  N: number,
+  d: { xs: Float32Array; ws: Float32Array; bs: Float32Array; dys: Float32Array },
+  got: { y: Float32Array; dx: Float32Array; dw: Float32Array },
+  tol: number,
+): number {
+  const cg = L.c / L.g,
+    og = L.o / L.g,
+    OH = convOut(L),
+    HW = L.h * L.h,
+    OHW = OH * OH,
+    KK = L.k * L.k;
   let worst = 0;
   // forward: y[n, o] = conv(x[n, group(o)], w[o]) + b[o]
-  for (const [n, o] of [[0, 0], [N - 1, L.o - 1], [N >> 1, (og + 5) % L.o]]) {
+  for (const [n, o] of [
+    [0, 0],
+    [N - 1, L.o - 1],
+    [N >> 1, (og + 5) % L.o],
+  ]) {
     const g = Math.floor(o / og);
     const geom = convGeom([1, cg, L.h, L.h], [1, cg, L.k, L.k], L.s, L.p, 1);
-    const ref = conv2dRef(geom, planes(d.xs, L.c, HW, [n], g * cg, cg), d.ws.subarray(o * cg * KK, (o + 1) * cg * KK), [d.bs[o]]);
-    worst = Math.max(worst, checkClose(`${L.name} b${N} fwd y[${n},${o}]`, got.y.subarray((n * L.o + o) * OHW, (n * L.o + o + 1) * OHW), ref, tol));
+    const ref = conv2dRef(geom, planes(d.xs, L.c, HW, [n], g * cg, cg), d.ws.subarray(o * cg * KK, (o + 1) * cg * KK), [
+      d.bs[o],
+    ]);
+    worst = Math.max(
+      worst,
+      checkClose(
+        `${L.name} b${N} fwd y[${n},${o}]`,
+        got.y.subarray((n * L.o + o) * OHW, (n * L.o + o + 1) * OHW),
+        ref,
+        tol,
+      ),
+    );
   }
   // backward-data: dx[n, c] = Σ_{o in group(c)} conv_transpose(dy[n, o], w[o, c])
-  for (const [n, c] of [[0, 0], [N - 1, L.c - 1], [N >> 1, L.c >> 1]]) {
-    const g = Math.floor(c / cg), cl = c - g * cg;
+  for (const [n, c] of [
+    [0, 0],
+    [N - 1, L.c - 1],
+    [N >> 1, L.c >> 1],
+  ]) {
+    const g = Math.floor(c / cg),
+      cl = c - g * cg;
     const wsub = new Float32Array(og * KK);
-    for (let q = 0; q < og; q++) wsub.set(d.ws.subarray(((g * og + q) * cg + cl) * KK, ((g * og + q) * cg + cl + 1) * KK), q * KK);
+    for (let q = 0; q < og; q++)
+      wsub.set(d.ws.subarray(((g * og + q) * cg + cl) * KK, ((g * og + q) * cg + cl + 1) * KK), q * KK);
     const geom = convGeom([1, 1, L.h, L.h], [og, 1, L.k, L.k], L.s, L.p, 1);
     const ref = conv2dBackwardRef(geom, new Float32Array(HW), wsub, planes(d.dys, L.o, OHW, [n], g * og, og)).dx;
-    worst = Math.max(worst, checkClose(`${L.name} b${N} bwd-data dx[${n},${c}]`, got.dx.subarray((n * L.c + c) * HW, (n * L.c + c + 1) * HW), ref, tol));
+    worst = Math.max(
+      worst,
+      checkClose(
+        `${L.name} b${N} bwd-data dx[${n},${c}]`,
+        got.dx.subarray((n * L.c + c) * HW, (n * L.c + c + 1) * HW),
+        ref,
+        tol,
+      ),
+    );
   }
   // backward-filter: dw[o] = Σ_n corr(x[n, group(o)], dy[n, o])
   const images = Array.from({ length: N }, (_, i) => i);
   for (const o of N <= 8 ? [0, L.o - 1, (og + 3) % L.o] : [0, L.o - 1]) {
     const g = Math.floor(o / og);
     const geom = convGeom([N, cg, L.h, L.h], [1, cg, L.k, L.k], L.s, L.p, 1);
-    const ref = conv2dBackwardRef(geom, planes(d.xs, L.c, HW, images, g * cg, cg), new Float32Array(cg * KK), planes(d.dys, L.o, OHW, images, o, 1)).dw;
-    worst = Math.max(worst, checkClose(`${L.name} b${N} bwd-filter dw[${o}]`, got.dw.subarray(o * cg * KK, (o + 1) * cg * KK), ref, tol));
+    const ref = conv2dBackwardRef(
+      geom,
+      planes(d.xs, L.c, HW, images, g * cg, cg),
+      new Float32Array(cg * KK),
+      planes(d.dys, L.o, OHW, images, o, 1),
+    ).dw;
+    worst = Math.max(
+      worst,
+      checkClose(`${L.name} b${N} bwd-filter dw[${o}]`, got.dw.subarray(o * cg * KK, (o + 1) * cg * KK), ref, tol),
+    );
   }
   return worst;
 }
 
-export interface ConvOptions { reps: number; combinedBatches: number[]; tol?: number }
+export interface ConvOptions {
+  reps: number;
+  combinedBatches: number[];
+  tol?: number;
+}
 
 /** All rows of one layer at one batch; `want(dir)` says which directions the filters selected. */
-export async function convRows(e: Engine, timer: GpuTimer, report: Report, L: ConvLayer, N: number, o: ConvOptions,
-  want: (test: string) => boolean): Promise<Row[]> {
+export async function convRows(
+  e: Engine,
+  timer: GpuTimer,
+  report: Report,
+  L: ConvLayer,
+  N: number,
+  o: ConvOptions,
+  want: (test: string) => boolean,
+): Promise<Row[]> {
   const name = (dir: string) => `${L.name} ${dir} b${N}`;
   const dirs = DIRS.filter((dir) => want(name(dir)));
   const combined = o.combinedBatches.includes(N) && want(name('fwd+bwd'));
   if (!dirs.length && !combined) return [];
-  const cg = L.c / L.g, OH = convOut(L);
+  const cg = L.c / L.g,
+    OH = convOut(L);
   const opts: Conv2dOptions = { stride: L.s, padding: L.p, groups: L.g };
   const d = {
-    xs: random(N * L.c * L.h * L.h, 1), ws: random(L.o * cg * L.k * L.k, 2, -1 / Math.sqrt(cg * L.k * L.k), 1 / Math.sqrt(cg * L.k * L.k)),
-    bs: random(L.o, 3), dys: random(N * L.o * OH * OH, 4),
+    xs: random(N * L.c * L.h * L.h, 1),
+    ws: random(L.o * cg * L.k * L.k, 2, -1 / Math.sqrt(cg * L.k * L.k), 1 / Math.sqrt(cg * L.k * L.k)),
+    bs: random(L.o, 3),
+    dys: random(N * L.o * OH * OH, 4),
   };
-  const x = upload(e, d.xs, [N, L.c, L.h, L.h], 'x'), w = upload(e, d.ws, [L.o, cg, L.k, L.k], 'w');
-  const b = upload(e, d.bs, [L.o], 'b'), dy = upload(e, d.dys, [N, L.o, OH, OH], 'dy');
+  const x = upload(e, d.xs, [N, L.c, L.h, L.h], 'x'),
+    w = upload(e, d.ws, [L.o, cg, L.k, L.k], 'w');
+  const b = upload(e, d.bs, [L.o], 'b'),
+    dy = upload(e, d.dys, [N, L.o, OH, OH], 'dy');
   const run = {
-    'fwd': () => conv2dForward(x, w, b, opts),
+    fwd: () => conv2dForward(x, w, b, opts),
     'bwd-data': () => conv2dBackwardData(dy, w, x.shape, opts),
     'bwd-filter': () => conv2dBackwardFilter(x, dy, w.shape, opts),
   };
@@ -111,38 +180,63 @@ export async function convRows(e: Engine, timer: GpuTimer, report: Report, L: Co
       const cap = capture(e, run[dir]);
       const rep = new Replay(e, cap.dispatches);
       const t = await timer.time(rep, o.reps, 0);
-      rep.dispose(); cap.result.dispose();
-      const r = report.add(fromTimes(t, {
-        test: name(dir), group: 'conv', unit: 'GFLOP/s', work: flops, roof: 'fma',
-        note: `${L.note}; ${cap.dispatches.length} dispatch${cap.dispatches.length > 1 ? 'es' : ''}${dir === 'fwd' ? `; checked vs test/ref (max err ${err.toExponential(1)} of scale)` : ''}`,
-        alias: dir === 'fwd' && N === 8 && L.peer ? `${L.peer} fwd` : undefined,
-        extra: { layer: L.name, batch: N, direction: dir },
-      }));
+      rep.dispose();
+      cap.result.dispose();
+      const r = report.add(
+        fromTimes(t, {
+          test: name(dir),
+          group: 'conv',
+          unit: 'GFLOP/s',
+          work: flops,
+          roof: 'fma',
+          note: `${L.note}; ${cap.dispatches.length} dispatch${cap.dispatches.length > 1 ? 'es' : ''}${dir === 'fwd' ? `; checked vs test/ref (max err ${err.toExponential(1)} of scale)` : ''}`,
+          alias: dir === 'fwd' && N === 8 && L.peer ? `${L.peer} fwd` : undefined,
+          extra: { layer: L.name, batch: N, direction: dir },
+        }),
+      );
       rows.push(r);
     }
     if (combined) {
       const cap = capture(e, () => [run.fwd(), run['bwd-data'](), run['bwd-filter']()]);
       const rep = new Replay(e, cap.dispatches);
       const t = await timer.time(rep, o.reps, 0);
-      rep.dispose(); cap.result.forEach((t2) => t2.dispose());
-      rows.push(report.add(fromTimes(t, {
-        test: name('fwd+bwd'), group: 'conv', unit: 'GFLOP/s', work: 3 * flops, roof: 'fma',
-        note: `y, dX, dW in one pass; FLOPs = 3× forward (peers' metric)`,
-        alias: N === 8 && L.peer ? `${L.peer} fwd+bwd` : undefined, extra: { layer: L.name, batch: N, direction: 'fwd+bwd' },
-      })));
+      rep.dispose();
+      cap.result.forEach((t2) => t2.dispose());
+      rows.push(
+        report.add(
+          fromTimes(t, {
+            test: name('fwd+bwd'),
+            group: 'conv',
+            unit: 'GFLOP/s',
+            work: 3 * flops,
+            roof: 'fma',
+            note: `y, dX, dW in one pass; FLOPs = 3× forward (peers' metric)`,
+            alias: N === 8 && L.peer ? `${L.peer} fwd+bwd` : undefined,
+            extra: { layer: L.name, batch: N, direction: 'fwd+bwd' },
+          }),
+        ),
+      );
     } else if (dirs.length === 3 && want(name('fwd+bwd'))) {
       // run i of forward + run i of dX + run i of dW (each its own pass, back to back)
       const ms = rows[0].ms.map((_, i) => rows[0].ms[i] + rows[1].ms[i] + rows[2].ms[i]);
-      rows.push(report.add({
-        test: name('fwd+bwd'), group: 'conv', unit: 'GFLOP/s', work: 3 * flops, roof: 'fma', ms, timing: 'derived',
-        othersCpu: ((rows[0].othersCpu ?? NaN) + (rows[1].othersCpu ?? NaN) + (rows[2].othersCpu ?? NaN)) / 3,
-        note: `run i = fwd run i + bwd-data run i + bwd-filter run i; FLOPs = 3× forward (peers' metric)`,
-        alias: N === 8 && L.peer ? `${L.peer} fwd+bwd` : undefined, extra: { layer: L.name, batch: N, direction: 'fwd+bwd' },
-      }));
+      rows.push(
+        report.add({
+          test: name('fwd+bwd'),
+          group: 'conv',
+          unit: 'GFLOP/s',
+          work: 3 * flops,
+          roof: 'fma',
+          ms,
+          timing: 'derived',
+          othersCpu: ((rows[0].othersCpu ?? NaN) + (rows[1].othersCpu ?? NaN) + (rows[2].othersCpu ?? NaN)) / 3,
+          note: `run i = fwd run i + bwd-data run i + bwd-filter run i; FLOPs = 3× forward (peers' metric)`,
+          alias: N === 8 && L.peer ? `${L.peer} fwd+bwd` : undefined,
+          extra: { layer: L.name, batch: N, direction: 'fwd+bwd' },
+        }),
+      );
     }
   } finally {
     for (const t of [x, w, b, dy]) t.dispose();
   }
   return rows;
 }
-

@@ -6,34 +6,62 @@
 import type { Engine } from '../../src/gpu/engine.js';
 import { linearBackward, linearForward, matmul } from '../../src/ops/linear.js';
 import { linearRef, matmulRef } from '../../test/ref/linear.js';
-import { capture, GpuTimer, Replay } from './gpu_timer.js';
+import { capture, type GpuTimer, Replay } from './gpu_timer.js';
 import { checkClose, fromTimes, random, upload, type Report, type Row } from './common.js';
 
-export interface FcLayer { name: string; in: number; out: number }
+export interface FcLayer {
+  name: string;
+  in: number;
+  out: number;
+}
 export const FC_LAYERS: FcLayer[] = [
   { name: 'fc6', in: 9216, out: 4096 },
   { name: 'fc7', in: 4096, out: 4096 },
   { name: 'fc8', in: 4096, out: 1000 },
 ];
 
-async function timeRow(e: Engine, timer: GpuTimer, report: Report, reps: number, run: () => { dispose(): void },
-  base: Omit<Row, 'ms' | 'wallMs' | 'timing'>): Promise<Row> {
+async function timeRow(
+  e: Engine,
+  timer: GpuTimer,
+  report: Report,
+  reps: number,
+  run: () => { dispose(): void },
+  base: Omit<Row, 'ms' | 'wallMs' | 'timing'>,
+): Promise<Row> {
   const cap = capture(e, run);
   const rep = new Replay(e, cap.dispatches);
   const t = await timer.time(rep, reps, 0);
-  rep.dispose(); cap.result.dispose();
-  return report.add(fromTimes(t, { ...base, note: `${base.note ? `${base.note}; ` : ''}${cap.dispatches.length} dispatch${cap.dispatches.length === 1 ? '' : 'es'}` }));
+  rep.dispose();
+  cap.result.dispose();
+  return report.add(
+    fromTimes(t, {
+      ...base,
+      note: `${base.note ? `${base.note}; ` : ''}${cap.dispatches.length} dispatch${cap.dispatches.length === 1 ? '' : 'es'}`,
+    }),
+  );
 }
 
-export async function fcRows(e: Engine, timer: GpuTimer, report: Report, L: FcLayer, B: number, reps: number,
-  want: (test: string) => boolean, tol = 1e-4): Promise<Row[]> {
+export async function fcRows(
+  e: Engine,
+  timer: GpuTimer,
+  report: Report,
+  L: FcLayer,
+  B: number,
+  reps: number,
+  want: (test: string) => boolean,
+  tol = 1e-4,
+): Promise<Row[]> {
   const name = (dir: string) => `${L.name} ${dir} b${B}`;
   const dirs = (['fwd', 'dx', 'dw'] as const).filter((d) => want(name(d)));
   if (!dirs.length) return [];
-  const xs = random(B * L.in, 11), ws = random(L.out * L.in, 12, -1 / Math.sqrt(L.in), 1 / Math.sqrt(L.in));
-  const bs = random(L.out, 13), dys = random(B * L.out, 14);
-  const x = upload(e, xs, [B, L.in], 'x'), w = upload(e, ws, [L.out, L.in], `${L.name}.weight`);
-  const b = upload(e, bs, [L.out], `${L.name}.bias`), dy = upload(e, dys, [B, L.out], 'dy');
+  const xs = random(B * L.in, 11),
+    ws = random(L.out * L.in, 12, -1 / Math.sqrt(L.in), 1 / Math.sqrt(L.in));
+  const bs = random(L.out, 13),
+    dys = random(B * L.out, 14);
+  const x = upload(e, xs, [B, L.in], 'x'),
+    w = upload(e, ws, [L.out, L.in], `${L.name}.weight`);
+  const b = upload(e, bs, [L.out], `${L.name}.bias`),
+    dy = upload(e, dys, [B, L.out], 'dy');
   const run = {
     fwd: () => linearForward(x, w, b, false),
     dx: () => linearBackward(x, w, dy, { x: true, w: false, b: false }).dx!,
@@ -63,11 +91,17 @@ export async function fcRows(e: Engine, timer: GpuTimer, report: Report, L: FcLa
           checkClose(`${name(dir)} dw[${o}]`, v.subarray(o * L.in, (o + 1) * L.in), ref, tol);
         }
       }
-      rows.push(await timeRow(e, timer, report, reps, run[dir], {
-        test: name(dir), group: 'fc', unit: 'GFLOP/s', work: 2 * B * L.in * L.out, roof: 'fma',
-        note: `${L.in}→${L.out}${dir === 'fwd' ? ', bias, transpose of x included' : ''}; checked vs test/ref on sampled rows`,
-        extra: { layer: L.name, batch: B, direction: dir },
-      }));
+      rows.push(
+        await timeRow(e, timer, report, reps, run[dir], {
+          test: name(dir),
+          group: 'fc',
+          unit: 'GFLOP/s',
+          work: 2 * B * L.in * L.out,
+          roof: 'fma',
+          note: `${L.in}→${L.out}${dir === 'fwd' ? ', bias, transpose of x included' : ''}; checked vs test/ref on sampled rows`,
+          extra: { layer: L.name, batch: B, direction: dir },
+        }),
+      );
     }
   } finally {
     for (const t of [x, w, b, dy]) t.dispose();
@@ -78,18 +112,32 @@ export async function fcRows(e: Engine, timer: GpuTimer, report: Report, L: FcLa
 /** The peers' matmul 1024×1024×1024 (C = A·B through ops/linear matmul). */
 export async function matmulRow(e: Engine, timer: GpuTimer, report: Report, reps: number, tol = 1e-4): Promise<Row> {
   const N = 1024;
-  const as = random(N * N, 21), bs = random(N * N, 22);
-  const a = upload(e, as, [N, N], 'a'), bm = upload(e, bs, [N, N], 'b');
+  const as = random(N * N, 21),
+    bs = random(N * N, 22);
+  const a = upload(e, as, [N, N], 'a'),
+    bm = upload(e, bs, [N, N], 'b');
   try {
     const c = matmul(a, bm);
     const v = (await c.read()) as Float32Array;
     c.dispose();
-    for (const r of [0, 517, N - 1]) checkClose(`matmul row ${r}`, v.subarray(r * N, (r + 1) * N), matmulRef(as.subarray(r * N, (r + 1) * N), bs, 1, N, N), tol);
+    for (const r of [0, 517, N - 1])
+      checkClose(
+        `matmul row ${r}`,
+        v.subarray(r * N, (r + 1) * N),
+        matmulRef(as.subarray(r * N, (r + 1) * N), bs, 1, N, N),
+        tol,
+      );
     return await timeRow(e, timer, report, reps, () => matmul(a, bm), {
-      test: 'matmul 1024x1024x1024', group: 'fc', unit: 'GFLOP/s', work: 2 * N ** 3, roof: 'fma', alias: 'matmul 1024x1024x1024',
+      test: 'matmul 1024x1024x1024',
+      group: 'fc',
+      unit: 'GFLOP/s',
+      work: 2 * N ** 3,
+      roof: 'fma',
+      alias: 'matmul 1024x1024x1024',
       note: 'checked vs test/ref on sampled rows',
     });
   } finally {
-    a.dispose(); bm.dispose();
+    a.dispose();
+    bm.dispose();
   }
 }

@@ -16,7 +16,11 @@ import { BufferUsage, MapMode } from '../../src/gpu/usage.js';
 // ---------------------------------------------------------------------------------------------
 // other processes on the CPUs (the machine is shared; lavapipe's threads are ours)
 
-interface CpuSample { total: number; busy: number; self: number }
+interface CpuSample {
+  total: number;
+  busy: number;
+  self: number;
+}
 
 /** /proc/stat totals and this process's CPU ticks (lavapipe's worker threads included, and the
  *  children it has waited for: a peer harness counts as ours once it has exited). */
@@ -27,7 +31,9 @@ export function cpuSample(): CpuSample | undefined {
     const stat = readFileSync('/proc/self/stat', 'utf8');
     const g = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return { total, busy: total - f[3] - f[4], self: Number(g[11]) + Number(g[12]) + Number(g[13]) + Number(g[14]) };
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 /** Share of all CPUs other processes used between two samples (0..1), NaN if unknown. */
@@ -60,8 +66,13 @@ export function capture<T>(e: Engine, f: () => T): Capture<T> {
   e.flush(); // nothing of ours may be pending in the engine's batch
   const dispatches: Dispatch[] = [];
   const inst = e as unknown as Record<string, unknown>;
-  inst.dispatch = (d: Dispatch) => { e.check(); dispatches.push(d); };
-  inst.copy = () => { throw new Error('bench capture: the op copies buffers; copies cannot be replayed in one compute pass'); };
+  inst.dispatch = (d: Dispatch) => {
+    e.check();
+    dispatches.push(d);
+  };
+  inst.copy = () => {
+    throw new Error('bench capture: the op copies buffers; copies cannot be replayed in one compute pass');
+  };
   try {
     return { result: f(), dispatches };
   } finally {
@@ -74,9 +85,14 @@ export function capture<T>(e: Engine, f: () => T): Capture<T> {
 function packUniform(params: Param[]): ArrayBuffer {
   const n = Math.max(4, Math.ceil(params.length / 4) * 4);
   const data = new ArrayBuffer(n * 4);
-  const u = new Uint32Array(data), i = new Int32Array(data), f = new Float32Array(data);
+  const u = new Uint32Array(data),
+    i = new Int32Array(data),
+    f = new Float32Array(data);
   params.forEach((p, k) => {
-    if (typeof p === 'number') { if (p < 0) i[k] = p; else u[k] = p; } else f[k] = p.f32;
+    if (typeof p === 'number') {
+      if (p < 0) i[k] = p;
+      else u[k] = p;
+    } else f[k] = p.f32;
   });
   return data;
 }
@@ -96,7 +112,7 @@ export class Replay {
   private uniforms: GPUBuffer[] = [];
   readonly count: number;
 
-  constructor(private e: Engine, dispatches: Dispatch[]) {
+  constructor(e: Engine, dispatches: Dispatch[]) {
     const device = e.device;
     for (const d of dispatches) {
       const pipeline = e.pipelines.get(d.kernel, d.overrides);
@@ -139,7 +155,10 @@ export class GpuTimer {
   /** Before each timed run, wait up to this many seconds for the other processes to go quiet. */
   waitIdleS = 0;
 
-  constructor(private e: Engine, opts: { forceWall?: boolean } = {}) {
+  constructor(
+    private e: Engine,
+    opts: { forceWall?: boolean } = {},
+  ) {
     this.timestamps = !opts.forceWall && e.device.features.has('timestamp-query');
     if (this.timestamps) {
       const device = e.device;
@@ -154,7 +173,11 @@ export class GpuTimer {
     const device = this.e.device;
     device.pushErrorScope('validation');
     const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass(this.timestamps ? { timestampWrites: { querySet: this.querySet!, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
+    const pass = enc.beginComputePass(
+      this.timestamps
+        ? { timestampWrites: { querySet: this.querySet!, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } }
+        : {},
+    );
     encode(pass);
     pass.end();
     if (this.timestamps) {
@@ -182,7 +205,8 @@ export class GpuTimer {
   async time(r: Replay | ((pass: GPUComputePassEncoder) => void), reps: number, warmup = 1): Promise<RunTimes> {
     const encode = r instanceof Replay ? (p: GPUComputePassEncoder) => r.encode(p) : r;
     const out: RunTimes = { gpuMs: [], wallMs: [], othersCpu: NaN };
-    let busy = 0, all = 0;
+    let busy = 0,
+      all = 0;
     for (let i = 0; i < warmup + reps; i++) {
       if (i >= warmup && this.waitIdleS > 0) await waitIdle(this.waitIdleS);
       const a = cpuSample();
@@ -191,7 +215,10 @@ export class GpuTimer {
       if (i < warmup) continue;
       if (this.timestamps) out.gpuMs.push(g);
       out.wallMs.push(w);
-      if (a && b) { busy += othersShare(a, b) * (b.total - a.total); all += b.total - a.total; }
+      if (a && b) {
+        busy += othersShare(a, b) * (b.total - a.total);
+        all += b.total - a.total;
+      }
     }
     out.othersCpu = all > 0 ? busy / all : NaN;
     return out;

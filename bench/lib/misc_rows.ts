@@ -14,17 +14,25 @@ import { softmaxCrossEntropy } from '../../src/ops/softmax.js';
 import { Tape } from '../../src/tape.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { softmaxXentRef } from '../../test/ref/softmax.js';
-import { capture, GpuTimer, Replay } from './gpu_timer.js';
+import { capture, type GpuTimer, Replay } from './gpu_timer.js';
 import { checkClose, fromTimes, random, upload, type Report, type Row } from './common.js';
 
-export async function softmaxRows(e: Engine, timer: GpuTimer, report: Report, B: number, K: number, reps: number,
-  want: (test: string) => boolean): Promise<Row[]> {
+export async function softmaxRows(
+  e: Engine,
+  timer: GpuTimer,
+  report: Report,
+  B: number,
+  K: number,
+  reps: number,
+  want: (test: string) => boolean,
+): Promise<Row[]> {
   const name = (dir: string) => `softmax-xent ${dir} b${B} k${K}`;
   const dirs = (['fwd', 'bwd'] as const).filter((d) => want(name(d)));
   if (!dirs.length) return [];
   const ls = random(B * K, 41, -8, 8);
   const labs = Int32Array.from({ length: B }, (_, i) => (i * 7919 + 3) % K);
-  const logits = upload(e, ls, [B, K], 'logits'), labels = upload(e, labs, [B], 'labels');
+  const logits = upload(e, ls, [B, K], 'logits'),
+    labels = upload(e, labs, [B], 'labels');
   logits.requiresGrad = true;
   const rows: Row[] = [];
   try {
@@ -37,10 +45,11 @@ export async function softmaxRows(e: Engine, timer: GpuTimer, report: Report, B:
       checkClose(`${name('fwd')} loss`, await loss.read(), [ref.loss], 1e-5);
       checkClose(`${name('bwd')} dlogits`, await logits.grad!.read(), ref.dlogits, 1e-6);
       tape.dispose();
-      logits.grad!.dispose(); logits.grad = undefined;
+      logits.grad!.dispose();
+      logits.grad = undefined;
     }
     for (const dir of dirs) {
-      let cap;
+      let cap: ReturnType<typeof capture>;
       const tape = new Tape(e);
       if (dir === 'fwd') {
         cap = capture(e, () => tape.run(() => softmaxCrossEntropy(logits, labels)));
@@ -53,52 +62,94 @@ export async function softmaxRows(e: Engine, timer: GpuTimer, report: Report, B:
       const t = await timer.time(rep, reps, 1);
       rep.dispose();
       tape.dispose();
-      (logits.grad as Tensor | undefined)?.dispose(); logits.grad = undefined;
-      rows.push(report.add(fromTimes(t, {
-        test: name(dir), group: 'softmax', unit: 'GB/s', work: dir === 'fwd' ? 2 * B * K * 4 + 3 * B * 4 : 2 * B * K * 4, roof: 'copy',
-        note: `${cap.dispatches.length} dispatches; checked vs test/ref/softmax`, extra: { batch: B, classes: K, direction: dir },
-      })));
+      (logits.grad as Tensor | undefined)?.dispose();
+      logits.grad = undefined;
+      rows.push(
+        report.add(
+          fromTimes(t, {
+            test: name(dir),
+            group: 'softmax',
+            unit: 'GB/s',
+            work: dir === 'fwd' ? 2 * B * K * 4 + 3 * B * 4 : 2 * B * K * 4,
+            roof: 'copy',
+            note: `${cap.dispatches.length} dispatches; checked vs test/ref/softmax`,
+            extra: { batch: B, classes: K, direction: dir },
+          }),
+        ),
+      );
     }
   } finally {
-    logits.dispose(); labels.dispose();
+    logits.dispose();
+    labels.dispose();
   }
   return rows;
 }
 
 /** One SGD step over all parameters of `arch` (classes as in the e2e runs). */
-export async function sgdRow(e: Engine, timer: GpuTimer, report: Report, arch: ArchName | Arch, classes: number, reps: number,
-  tol = 1e-6): Promise<Row> {
+export async function sgdRow(
+  e: Engine,
+  timer: GpuTimer,
+  report: Report,
+  arch: ArchName | Arch,
+  classes: number,
+  reps: number,
+  tol = 1e-6,
+): Promise<Row> {
   const model = new Model(e, arch, { classes, seed: 5 });
   const opt = new SGD(model.params, { momentum: 0.9, weightDecay: 0.0005 });
   const archName = typeof arch === 'string' ? arch : arch.name;
   try {
     const grads = model.params.map((p, i) => random(p.size, 50 + i));
-    model.params.forEach((p, i) => { p.grad = upload(e, grads[i], p.shape, `${p.name}.grad`); });
+    model.params.forEach((p, i) => {
+      p.grad = upload(e, grads[i], p.shape, `${p.name}.grad`);
+    });
     // validation: first, last and largest parameter tensors (fc6's weight goes in chunks)
     const largest = model.params.reduce((a, p) => (p.size > a.size ? p : a));
     const check = [...new Set([model.params[0], largest, model.params[model.params.length - 1]])];
     const before = await Promise.all(check.map((p) => p.read() as Promise<Float32Array>));
     opt.step(0.01);
     for (const [k, p] of check.entries()) {
-      const g = grads[model.params.indexOf(p)], w0 = before[k];
-      const [w1, v1] = [(await p.read()) as Float32Array, (await opt.velocities[model.params.indexOf(p)].read()) as Float32Array];
-      const idx = Array.from({ length: 256 }, (_, s) => Math.floor(((s * 2654435761) % 4294967296) / 4294967296 * p.size));
+      const g = grads[model.params.indexOf(p)],
+        w0 = before[k];
+      const [w1, v1] = [
+        (await p.read()) as Float32Array,
+        (await opt.velocities[model.params.indexOf(p)].read()) as Float32Array,
+      ];
+      const idx = Array.from({ length: 256 }, (_, s) =>
+        Math.floor((((s * 2654435761) % 4294967296) / 4294967296) * p.size),
+      );
       const vRef = idx.map((i) => -0.0005 * 0.01 * w0[i] - 0.01 * g[i]);
-      checkClose(`sgd ${archName} ${p.name} v`, idx.map((i) => v1[i]), vRef, tol);
-      checkClose(`sgd ${archName} ${p.name} w`, idx.map((i) => w1[i]), idx.map((i, s) => w0[i] + vRef[s]), tol);
+      checkClose(
+        `sgd ${archName} ${p.name} v`,
+        idx.map((i) => v1[i]),
+        vRef,
+        tol,
+      );
+      checkClose(
+        `sgd ${archName} ${p.name} w`,
+        idx.map((i) => w1[i]),
+        idx.map((i, s) => w0[i] + vRef[s]),
+        tol,
+      );
     }
     const cap = capture(e, () => opt.step(0.01));
     const rep = new Replay(e, cap.dispatches);
     const t = await timer.time(rep, reps, 1);
     rep.dispose();
     const n = model.parameterCount;
-    return report.add(fromTimes(t, {
-      test: `sgd ${archName}`, group: 'sgd', unit: 'GB/s', work: 5 * 4 * n, roof: 'copy',
-      note: `${n.toLocaleString('en')} parameters in ${model.params.length} tensors, ${cap.dispatches.length} dispatches; checked on sampled elements`,
-      extra: { parameters: n },
-    }));
+    return report.add(
+      fromTimes(t, {
+        test: `sgd ${archName}`,
+        group: 'sgd',
+        unit: 'GB/s',
+        work: 5 * 4 * n,
+        roof: 'copy',
+        note: `${n.toLocaleString('en')} parameters in ${model.params.length} tensors, ${cap.dispatches.length} dispatches; checked on sampled elements`,
+        extra: { parameters: n },
+      }),
+    );
   } finally {
-    opt.dispose(); model.dispose();
+    opt.dispose();
+    model.dispose();
   }
 }
-

@@ -9,9 +9,16 @@
 // Each variant is timed like the kernel rows (one pass between timestamps, else submit → done).
 import type { Engine } from '../../src/gpu/engine.js';
 import { BufferUsage } from '../../src/gpu/usage.js';
-import { GpuTimer } from './gpu_timer.js';
+import type { GpuTimer } from './gpu_timer.js';
 
-export interface RoofResult { name: string; unit: 'GFLOP/s' | 'GB/s'; ms: number[]; per: number; note: string; othersCpu: number }
+export interface RoofResult {
+  name: string;
+  unit: 'GFLOP/s' | 'GB/s';
+  ms: number[];
+  per: number;
+  note: string;
+  othersCpu: number;
+}
 
 const STORAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
 
@@ -52,10 +59,25 @@ export async function fmaRoofs(e: Engine, timer: GpuTimer, reps: number): Promis
   O[g.x] = ${Array.from({ length: chains }, (_, i) => `a${i}`).join(' + ')};
 }`;
     const pipe = pipeline(e, code, fmaName(v));
-    const bg = e.device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: buf } }] });
-    const t = await timer.time((p) => { p.setPipeline(pipe); p.setBindGroup(0, bg); p.dispatchWorkgroups(INV / WG); }, reps, 1);
+    const bg = e.device.createBindGroup({
+      layout: pipe.getBindGroupLayout(0),
+      entries: [{ binding: 0, resource: { buffer: buf } }],
+    });
+    const t = await timer.time(
+      (p) => {
+        p.setPipeline(pipe);
+        p.setBindGroup(0, bg);
+        p.dispatchWorkgroups(INV / WG);
+      },
+      reps,
+      1,
+    );
     out.push({
-      name: fmaName(v), unit: 'GFLOP/s', ms: timer.timestamps ? t.gpuMs : t.wallMs, per: INV * ITER * chains * lanes * 2, othersCpu: t.othersCpu,
+      name: fmaName(v),
+      unit: 'GFLOP/s',
+      ms: timer.timestamps ? t.gpuMs : t.wallMs,
+      per: INV * ITER * chains * lanes * 2,
+      othersCpu: t.othersCpu,
       note: `${INV} invocations × ${ITER} iterations × ${chains} independent ${ty} FMA chains${v === FMA_VARIANTS[0] ? ' (the probe kernel)' : ''}`,
     });
   }
@@ -64,15 +86,21 @@ export async function fmaRoofs(e: Engine, timer: GpuTimer, reps: number): Promis
 }
 
 export async function copyRoofs(e: Engine, timer: GpuTimer, reps: number): Promise<RoofResult[]> {
-  const BYTES = 64 << 20, N4 = BYTES / 16;
-  const src = e.device.createBuffer({ size: BYTES, usage: STORAGE }), dst = e.device.createBuffer({ size: BYTES, usage: STORAGE });
+  const BYTES = 64 << 20,
+    N4 = BYTES / 16;
+  const src = e.device.createBuffer({ size: BYTES, usage: STORAGE }),
+    dst = e.device.createBuffer({ size: BYTES, usage: STORAGE });
   const enc = e.device.createCommandEncoder();
-  enc.clearBuffer(src); enc.clearBuffer(dst); // commit the pages before timing
+  enc.clearBuffer(src);
+  enc.clearBuffer(dst); // commit the pages before timing
   e.device.queue.submit([enc.finish()]);
   await e.device.queue.onSubmittedWorkDone();
   const out: RoofResult[] = [];
   for (const per of [1, 4, 8]) {
-    const WG = 256, groups = N4 / (WG * per), gx = Math.min(groups, 32768), gy = Math.ceil(groups / gx);
+    const WG = 256,
+      groups = N4 / (WG * per),
+      gx = Math.min(groups, 32768),
+      gy = Math.ceil(groups / gx);
     const code = `@group(0) @binding(0) var<storage, read> S: array<vec4f>;
 @group(0) @binding(1) var<storage, read_write> D: array<vec4f>;
 @compute @workgroup_size(${WG}) fn main(@builtin(workgroup_id) w: vec3u, @builtin(num_workgroups) n: vec3u, @builtin(local_invocation_index) l: u32) {
@@ -81,10 +109,32 @@ export async function copyRoofs(e: Engine, timer: GpuTimer, reps: number): Promi
   for (var k = 0u; k < ${per}u; k++) { D[i + k] = S[i + k]; }
 }`;
     const pipe = pipeline(e, code, `roof_copy${per}`);
-    const bg = e.device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }] });
-    const t = await timer.time((p) => { p.setPipeline(pipe); p.setBindGroup(0, bg); p.dispatchWorkgroups(gx, gy); }, reps, 1);
-    out.push({ name: `roof copy ${per}×vec4`, unit: 'GB/s', ms: timer.timestamps ? t.gpuMs : t.wallMs, per: 2 * BYTES, othersCpu: t.othersCpu, note: `64 MiB → 64 MiB, ${per} consecutive vec4 per invocation, workgroup ${WG}` });
+    const bg = e.device.createBindGroup({
+      layout: pipe.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: src } },
+        { binding: 1, resource: { buffer: dst } },
+      ],
+    });
+    const t = await timer.time(
+      (p) => {
+        p.setPipeline(pipe);
+        p.setBindGroup(0, bg);
+        p.dispatchWorkgroups(gx, gy);
+      },
+      reps,
+      1,
+    );
+    out.push({
+      name: `roof copy ${per}×vec4`,
+      unit: 'GB/s',
+      ms: timer.timestamps ? t.gpuMs : t.wallMs,
+      per: 2 * BYTES,
+      othersCpu: t.othersCpu,
+      note: `64 MiB → 64 MiB, ${per} consecutive vec4 per invocation, workgroup ${WG}`,
+    });
   }
-  src.destroy(); dst.destroy();
+  src.destroy();
+  dst.destroy();
   return out;
 }

@@ -15,8 +15,12 @@ export async function loadSubset(split: 'train' | 't10k', n: number, classNames:
   const labels = parseIdx(await fetchBytes(`assets/${split}-labels-${n}.idx.gz`, true), `${split} labels`);
   const [count, h, w] = images.dims;
   return new ArrayDataset({
-    name: `fashion-mnist ${split}[:${count}]`, images: images.data, shape: [count, 1, h, w],
-    labels: Int32Array.from(labels.data), classes: classNames.length, classNames,
+    name: `fashion-mnist ${split}[:${count}]`,
+    images: images.data,
+    shape: [count, 1, h, w],
+    labels: Int32Array.from(labels.data),
+    classes: classNames.length,
+    classNames,
   });
 }
 

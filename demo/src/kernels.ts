@@ -5,7 +5,8 @@ import { kernelGridImage, towers, type Model } from 'alexnet-wgsl';
 export async function showKernels(canvas: HTMLCanvasElement, model: Model): Promise<void> {
   const w = model.params[0];
   const g = kernelGridImage(await w.readF32(), w.shape, { groups: towers(model.arch), scale: w.shape[2] < 8 ? 8 : 4 });
-  canvas.width = g.width; canvas.height = g.height;
+  canvas.width = g.width;
+  canvas.height = g.height;
   const ctx = canvas.getContext('2d')!;
   const img = new ImageData(g.width, g.height);
   for (let i = 0; i < g.width * g.height; i++) {

@@ -25,15 +25,24 @@ async function main(): Promise<void> {
   try {
     engine = await createEngine();
   } catch (e) {
-    throw new Error(`${(e as Error).message}. This page needs WebGPU: a recent Chrome or Edge (or Chromium with --enable-unsafe-webgpu), served from localhost or https.`);
+    throw new Error(
+      `${(e as Error).message}. This page needs WebGPU: a recent Chrome or Edge (or Chromium with --enable-unsafe-webgpu), served from localhost or https.`,
+    );
   }
   const a = engine.info().adapter;
   status.textContent = `WebGPU adapter: ${[a.vendor, a.architecture, a.description].filter(Boolean).join(' ') || 'unnamed'} — loading…`;
   const { model, meta } = await loadTrained(engine);
   const names = meta.classNames ?? [];
   const [train, test] = await Promise.all([loadSubset('train', 2048, names), loadSubset('t10k', 500, names)]);
-  const acc = await evaluate(model, test, { batchSize: 100, mean: Float32Array.from(meta.mean), scale: meta.pixelScale, std: meta.std, tenCrop: false });
-  status.textContent = `WebGPU adapter: ${[a.vendor, a.architecture].filter(Boolean).join(' ') || 'unnamed'} · checkpoint: ${meta.arch}, ` +
+  const acc = await evaluate(model, test, {
+    batchSize: 100,
+    mean: Float32Array.from(meta.mean),
+    scale: meta.pixelScale,
+    std: meta.std,
+    tenCrop: false,
+  });
+  status.textContent =
+    `WebGPU adapter: ${[a.vendor, a.architecture].filter(Boolean).join(' ') || 'unnamed'} · checkpoint: ${meta.arch}, ` +
     `${model.parameterCount.toLocaleString('en')} parameters, top-1 ${(100 - 100 * acc.top1Error).toFixed(1)}% on ${acc.samples} test images`;
   setUpClassifier(model, meta, test.getPixels!.bind(test), test.labels);
   await showKernels($('kernel-grid'), model);
@@ -45,9 +54,15 @@ function setUpClassifier(model: Model, meta: ModelMeta, pixelsOf: (i: number) =>
   const list = $('predictions');
   let pending = Promise.resolve();
   const pad = new Pad($<HTMLCanvasElement>('pad'), () => {
-    pending = pending.then(async () => showPredictions(list, await classify(model, meta, pad.pixels(meta.inputSize)))).catch(fail);
+    pending = pending
+      .then(async () => showPredictions(list, await classify(model, meta, pad.pixels(meta.inputSize))))
+      .catch(fail);
   });
-  $('clear').addEventListener('click', () => { pad.clear(); list.replaceChildren(); delete list.dataset.top1; });
+  $('clear').addEventListener('click', () => {
+    pad.clear();
+    list.replaceChildren();
+    delete list.dataset.top1;
+  });
   // the first test image of each class
   const strip = $('samples');
   for (let cls = 0; cls < meta.classes; cls++) {
@@ -61,7 +76,10 @@ function setUpClassifier(model: Model, meta: ModelMeta, pixelsOf: (i: number) =>
     thumb.addEventListener('click', () => pad.showPixels(pixelsOf(i), meta.inputSize));
     strip.append(thumb);
   }
-  document.addEventListener('dragover', (e) => { e.preventDefault(); document.body.classList.add('dragging'); });
+  document.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    document.body.classList.add('dragging');
+  });
   document.addEventListener('dragleave', () => document.body.classList.remove('dragging'));
   document.addEventListener('drop', (e) => {
     e.preventDefault();
@@ -72,24 +90,47 @@ function setUpClassifier(model: Model, meta: ModelMeta, pixelsOf: (i: number) =>
 }
 
 function setUpTraining(engine: Engine, train: Dataset, test: Dataset): void {
-  const start = $<HTMLButtonElement>('start'), stopButton = $<HTMLButtonElement>('stop'), section = $('train');
+  const start = $<HTMLButtonElement>('start'),
+    stopButton = $<HTMLButtonElement>('stop'),
+    section = $('train');
   let stop = false;
-  stopButton.addEventListener('click', () => { stop = true; });
+  stopButton.addEventListener('click', () => {
+    stop = true;
+  });
   start.addEventListener('click', async () => {
-    start.disabled = true; stopButton.disabled = false; stop = false;
+    start.disabled = true;
+    stopButton.disabled = false;
+    stop = false;
     delete section.dataset.done;
     const steps = Math.max(1, Math.min(2000, Number(($('steps') as HTMLInputElement).value) || 200));
     $('run-kernels').hidden = false;
     try {
-      const run = await trainInPage(engine, train, test, steps, {
-        curve: $('curve'), status: $('train-status'),
-        onKernels: async (m, step) => { await showKernels($('kernel-grid-run'), m); $('run-kernels-caption').textContent = `training in this page, step ${step}`; },
-      }, () => stop);
-      Object.assign(section.dataset, { losses: JSON.stringify(run.losses), ips: String(run.imagesPerSecond), accuracy: String(run.testAccuracy), done: '1' });
+      const run = await trainInPage(
+        engine,
+        train,
+        test,
+        steps,
+        {
+          curve: $('curve'),
+          status: $('train-status'),
+          onKernels: async (m, step) => {
+            await showKernels($('kernel-grid-run'), m);
+            $('run-kernels-caption').textContent = `training in this page, step ${step}`;
+          },
+        },
+        () => stop,
+      );
+      Object.assign(section.dataset, {
+        losses: JSON.stringify(run.losses),
+        ips: String(run.imagesPerSecond),
+        accuracy: String(run.testAccuracy),
+        done: '1',
+      });
     } catch (e) {
       fail(e);
     } finally {
-      start.disabled = false; stopButton.disabled = true;
+      start.disabled = false;
+      stopButton.disabled = true;
     }
   });
 }

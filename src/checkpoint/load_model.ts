@@ -14,13 +14,19 @@ import { parseCheckpoint, weightsOnly, type ModelMeta } from './checkpoint.js';
  * it in errors; `arch` (a built-in name or a layer table) is checked against the checkpoint's, and is
  * required for weights-only files and for checkpoints of archs that are not built in.
  */
-export function loadModel(engine: Engine, input: Safetensors | Uint8Array, source: string, arch?: Arch | string): { model: Model; meta: ModelMeta } {
+export function loadModel(
+  engine: Engine,
+  input: Safetensors | Uint8Array,
+  source: string,
+  arch?: Arch | string,
+): { model: Model; meta: ModelMeta } {
   const file = input instanceof Uint8Array ? decodeSafetensors(input, source) : input;
   const table = arch === undefined ? undefined : archOf(arch);
-  let meta: ModelMeta, weights;
+  let meta: ModelMeta, weights: Map<string, { shape: number[]; data: Float32Array }>;
   if (file.metadata.meta !== undefined) {
     const ck = parseCheckpoint(file, source, table);
-    if (table && ck.meta.arch !== table.name) throw new FormatError(`${source}: a checkpoint of arch ${ck.meta.arch}, not ${table.name}`);
+    if (table && ck.meta.arch !== table.name)
+      throw new FormatError(`${source}: a checkpoint of arch ${ck.meta.arch}, not ${table.name}`);
     meta = ck.meta;
     weights = ck.weights;
   } else {
@@ -30,10 +36,22 @@ export function loadModel(engine: Engine, input: Safetensors | Uint8Array, sourc
     if (!classes) throw new FormatError(`${source}: tensor "${last}" is missing: not weights of ${table.name}`);
     const channels = file.tensors[`${firstLayerName(table)}.weight`]?.shape[1] ?? table.channels;
     const fixed = fixedNormalization(table, channels);
-    meta = { arch: table.name, classes, channels, inputSize: table.inputSize, mean: fixed?.mean ?? new Array(channels).fill(0), pixelScale: table.pixelScale, std: fixed?.std };
+    meta = {
+      arch: table.name,
+      classes,
+      channels,
+      inputSize: table.inputSize,
+      mean: fixed?.mean ?? new Array(channels).fill(0),
+      pixelScale: table.pixelScale,
+      std: fixed?.std,
+    };
     weights = weightsOnly(file, source);
   }
-  const model = new Model(engine, table ?? archOf(meta.arch), { classes: meta.classes, channels: meta.channels, inputSize: meta.inputSize });
+  const model = new Model(engine, table ?? archOf(meta.arch), {
+    classes: meta.classes,
+    channels: meta.channels,
+    inputSize: meta.inputSize,
+  });
   try {
     model.load(weights, source);
   } catch (e) {

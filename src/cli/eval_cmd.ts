@@ -1,38 +1,59 @@
 // `alexnet-wgsl eval`: top-1 and top-5 error of a checkpoint on a dataset's validation split,
 // from the centre crop and from the paper's 10-crop average.
-import { helpText, parseArgs, UsageError, type FlagSpecs } from './args.js';
+import { flag, helpText, parseArgs, UsageError } from './args.js';
 import { createEngine } from '../node/dawn.js';
 import { openData } from '../node/data/source.js';
 import { openModel } from '../node/files/checkpoint.js';
 import { evaluate } from '../train/evaluate.js';
-import { archs, type ArchName } from '../models/spec.js';
+import { ARCH_NAMES } from '../models/spec.js';
 
-const flags: FlagSpecs = {
-  arch: { type: 'string', choices: ['mini', 'paper', 'torchvision'], help: 'network (checked against the checkpoint)' },
-  checkpoint: { type: 'string', help: 'weights (safetensors)' },
-  data: { type: 'string', default: 'fashion-mnist', help: 'dataset; its validation split is used (else train)' },
-  'batch-size': { type: 'int', default: 100, help: 'images per batch' },
-  limit: { type: 'int', help: 'evaluate only the first N images' },
-  'ten-crop': { type: 'boolean', default: true, help: 'also the 10-crop average (--no-ten-crop)' },
-  help: { type: 'boolean', help: 'show this help' },
+const flags = {
+  arch: flag.choiceOpt('network (checked against the checkpoint)', ARCH_NAMES),
+  checkpoint: flag.stringOpt('weights (safetensors)'),
+  data: flag.string('dataset; its validation split is used (else train)', 'fashion-mnist'),
+  'batch-size': flag.int('images per batch', 100, { min: 1 }),
+  limit: flag.intOpt('evaluate only the first N images', { min: 1 }),
+  'ten-crop': flag.boolean('also the 10-crop average (--no-ten-crop)', true),
+  help: flag.boolean('show this help'),
 };
 
 export async function evalCommand(argv: string[]): Promise<number> {
   const { flags: f } = parseArgs(argv, flags);
-  if (f.help) { console.log(helpText('eval', 'top-1/top-5 error of a checkpoint', flags)); return 0; }
+  if (f.help) {
+    console.log(helpText('eval', 'top-1/top-5 error of a checkpoint', flags));
+    return 0;
+  }
   if (!f.checkpoint) throw new UsageError('eval needs --checkpoint FILE');
   const engine = await createEngine();
   try {
-    const { model, meta } = await openModel(engine, f.checkpoint, f.arch as ArchName | undefined);
+    const { model, meta } = await openModel(engine, f.checkpoint, f.arch);
     const data = await openData(f.data, (w) => console.error(`warning: ${w}`), model.arch.resample);
     const set = data.val ?? data.train;
     const mean = Float32Array.from(meta.mean);
-    const scale = set.pixels ? meta.pixelScale : 1, std = meta.std;
+    const scale = set.pixels ? meta.pixelScale : 1,
+      std = meta.std;
     const rows: Array<[string, { top1Error: number; top5Error: number; samples: number }]> = [];
-    rows.push(['centre crop', await evaluate(model, set, { batchSize: f.batchSize, mean, scale, std, tenCrop: false, limit: f.limit })]);
-    if (f.tenCrop) rows.push(['10-crop', await evaluate(model, set, { batchSize: Math.max(1, Math.floor(f.batchSize / 10)), mean, scale, std, tenCrop: true, limit: f.limit })]);
+    rows.push([
+      'centre crop',
+      await evaluate(model, set, { batchSize: f.batchSize, mean, scale, std, tenCrop: false, limit: f.limit }),
+    ]);
+    if (f.tenCrop)
+      rows.push([
+        '10-crop',
+        await evaluate(model, set, {
+          batchSize: Math.max(1, Math.floor(f.batchSize / 10)),
+          mean,
+          scale,
+          std,
+          tenCrop: true,
+          limit: f.limit,
+        }),
+      ]);
     console.log(`${meta.arch} on ${set.name} (${rows[0][1].samples} images)`);
-    for (const [name, r] of rows) console.log(`  ${name.padEnd(12)} top-1 error ${(100 * r.top1Error).toFixed(2)}%   top-5 error ${(100 * r.top5Error).toFixed(2)}%`);
+    for (const [name, r] of rows)
+      console.log(
+        `  ${name.padEnd(12)} top-1 error ${(100 * r.top1Error).toFixed(2)}%   top-5 error ${(100 * r.top5Error).toFixed(2)}%`,
+      );
     model.dispose();
     return 0;
   } finally {

@@ -12,7 +12,12 @@ import { infoCommand } from './info_cmd.js';
 import { benchCommand } from './bench_cmd.js';
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
-  train: trainCommand, eval: evalCommand, predict: predictCommand, neighbors: neighborsCommand, info: infoCommand, bench: benchCommand,
+  train: trainCommand,
+  eval: evalCommand,
+  predict: predictCommand,
+  neighbors: neighborsCommand,
+  info: infoCommand,
+  bench: benchCommand,
 };
 
 const usage = `usage: alexnet-wgsl <command> [flags]
@@ -29,21 +34,32 @@ commands:
 
 async function main(): Promise<number> {
   const [cmd, ...rest] = process.argv.slice(2);
-  if (!cmd || cmd === '--help' || cmd === '-h') { console.log(usage); return cmd ? 0 : 2; }
+  if (!cmd || cmd === '--help' || cmd === '-h') {
+    console.log(usage);
+    return cmd ? 0 : 2;
+  }
   const run = commands[cmd];
-  if (!run) { console.error(`alexnet-wgsl: unknown command '${cmd}'\n${usage}`); return 2; }
+  if (!run) {
+    console.error(`alexnet-wgsl: unknown command '${cmd}'\n${usage}`);
+    return 2;
+  }
   return run(rest);
 }
 
-main().then((code) => { process.exitCode = code; }, (e: unknown) => {
-  if (e instanceof UsageError || e instanceof FormatError || e instanceof ShapeError) {
-    console.error(`alexnet-wgsl: ${(e as Error).message}`);
-    process.exitCode = 2;
-  } else if (e instanceof AlexnetError) {
-    console.error(`alexnet-wgsl: ${e.name}: ${e.message}`);
-    process.exitCode = 1;
-  } else {
-    console.error(e);
-    process.exitCode = 1;
-  }
-});
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof UsageError || e instanceof FormatError || e instanceof ShapeError) {
+      console.error(`alexnet-wgsl: ${(e as Error).message}`);
+      process.exitCode = 2;
+    } else if (e instanceof AlexnetError) {
+      console.error(`alexnet-wgsl: ${e.name}: ${e.message}`);
+      process.exitCode = 1;
+    } else {
+      console.error(e);
+      process.exitCode = 1;
+    }
+  },
+);

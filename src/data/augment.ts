@@ -21,17 +21,33 @@ export function cropOffset(stored: number, size: number, rng?: Rng): number {
  * Copy the size×size window at (y0, x0) of src (C×H×W) into out at outOffset, mirrored left-right when
  * `mirror`. Pixels outside the source are 0 (so offsets may be negative or run past the edge: padding).
  */
-export function crop(src: Float32Array, c: number, h: number, w: number, y0: number, x0: number, size: number,
-  out: Float32Array, mirror = false, outOffset = 0): void {
-  if (src.length < c * h * w) throw new ShapeError(`crop: source holds ${src.length} floats, ${c}×${h}×${w} needs ${c * h * w}`);
-  if (out.length < outOffset + c * size * size) throw new ShapeError(`crop: output too small for ${c}×${size}×${size} at ${outOffset}`);
+export function crop(
+  src: Float32Array,
+  c: number,
+  h: number,
+  w: number,
+  y0: number,
+  x0: number,
+  size: number,
+  out: Float32Array,
+  mirror = false,
+  outOffset = 0,
+): void {
+  if (src.length < c * h * w)
+    throw new ShapeError(`crop: source holds ${src.length} floats, ${c}×${h}×${w} needs ${c * h * w}`);
+  if (out.length < outOffset + c * size * size)
+    throw new ShapeError(`crop: output too small for ${c}×${size}×${size} at ${outOffset}`);
   // Columns of the window that fall inside the source: [xa, xb) in window coordinates.
-  const xa = Math.max(0, -x0), xb = Math.min(size, w - x0);
+  const xa = Math.max(0, -x0),
+    xb = Math.min(size, w - x0);
   for (let ch = 0; ch < c; ch++) {
     for (let y = 0; y < size; y++) {
       const o = outOffset + (ch * size + y) * size;
       const sy = y0 + y;
-      if (sy < 0 || sy >= h || xb <= xa) { out.fill(0, o, o + size); continue; }
+      if (sy < 0 || sy >= h || xb <= xa) {
+        out.fill(0, o, o + size);
+        continue;
+      }
       const row = (ch * h + sy) * w + x0;
       if (!mirror) {
         if (xa > 0) out.fill(0, o, o + xa);
@@ -49,18 +65,26 @@ export function crop(src: Float32Array, c: number, h: number, w: number, y0: num
 }
 
 /** A scale for every channel: the number repeated, or the per-channel values as given. */
-const scaleOf = (scale: number | ArrayLike<number>, ch: number): number => (typeof scale === 'number' ? scale : scale[ch]);
+const scaleOf = (scale: number | ArrayLike<number>, ch: number): number =>
+  typeof scale === 'number' ? scale : scale[ch];
 
 /**
  * The per-channel affine map of preprocessing, input = x·k[c] − b[c], for x·scale − mean[c] followed
  * by division by std[c] (torchvision's Normalize): k = scale/std, b = mean/std. Without std it is
  * x·scale − mean. The mean is in scaled units (stored-scale mean × scale, or [0, 1]-scale constants).
  */
-export function inputAffine(c: number, scale: number, mean?: ArrayLike<number>, std?: ArrayLike<number>): { k: Float64Array; b: Float64Array } {
+export function inputAffine(
+  c: number,
+  scale: number,
+  mean?: ArrayLike<number>,
+  std?: ArrayLike<number>,
+): { k: Float64Array; b: Float64Array } {
   if (mean && mean.length !== c) throw new ShapeError(`inputAffine: ${mean.length} means for ${c} channels`);
   if (std && std.length !== c) throw new ShapeError(`inputAffine: ${std.length} standard deviations for ${c} channels`);
-  if (std && !Array.from(std).every((s) => s > 0 && Number.isFinite(s))) throw new ShapeError(`inputAffine: standard deviations must be positive, got ${Array.from(std).join(', ')}`);
-  const k = new Float64Array(c), b = new Float64Array(c);
+  if (std && !Array.from(std).every((s) => s > 0 && Number.isFinite(s)))
+    throw new ShapeError(`inputAffine: standard deviations must be positive, got ${Array.from(std).join(', ')}`);
+  const k = new Float64Array(c),
+    b = new Float64Array(c);
   for (let ch = 0; ch < c; ch++) {
     const sd = std ? std[ch] : 1;
     k[ch] = scale / sd;
@@ -74,17 +98,39 @@ export function inputAffine(c: number, scale: number, mean?: ArrayLike<number>, 
  * pixel datasets): out = (pixel + shift[ch]) · scale[ch] − mean[ch], pixel = 0 outside the image.
  * Gives exactly the values of crop() of the CHW floats followed by normalize().
  */
-export function cropPixels(src: Uint8Array, c: number, h: number, w: number, y0: number, x0: number, size: number,
-  out: Float32Array, off: number, mirror: boolean, shift: ArrayLike<number>, mean: ArrayLike<number>, scale: number | ArrayLike<number>): void {
-  if (src.length < c * h * w) throw new ShapeError(`cropPixels: source holds ${src.length} bytes, ${h}×${w}×${c} needs ${c * h * w}`);
-  if (out.length < off + c * size * size) throw new ShapeError(`cropPixels: output too small for ${c}×${size}×${size} at ${off}`);
-  const xa = Math.max(0, -x0), xb = Math.min(size, w - x0);
+export function cropPixels(
+  src: Uint8Array,
+  c: number,
+  h: number,
+  w: number,
+  y0: number,
+  x0: number,
+  size: number,
+  out: Float32Array,
+  off: number,
+  mirror: boolean,
+  shift: ArrayLike<number>,
+  mean: ArrayLike<number>,
+  scale: number | ArrayLike<number>,
+): void {
+  if (src.length < c * h * w)
+    throw new ShapeError(`cropPixels: source holds ${src.length} bytes, ${h}×${w}×${c} needs ${c * h * w}`);
+  if (out.length < off + c * size * size)
+    throw new ShapeError(`cropPixels: output too small for ${c}×${size}×${size} at ${off}`);
+  const xa = Math.max(0, -x0),
+    xb = Math.min(size, w - x0);
   for (let ch = 0; ch < c; ch++) {
-    const a = shift[ch], m = mean[ch], k = scaleOf(scale, ch), pad = (0 + a) * k - m;
+    const a = shift[ch],
+      m = mean[ch],
+      k = scaleOf(scale, ch),
+      pad = (0 + a) * k - m;
     for (let y = 0; y < size; y++) {
       const o = off + (ch * size + y) * size;
       const sy = y0 + y;
-      if (sy < 0 || sy >= h || xb <= xa) { out.fill(pad, o, o + size); continue; }
+      if (sy < 0 || sy >= h || xb <= xa) {
+        out.fill(pad, o, o + size);
+        continue;
+      }
       const row = (sy * w + x0) * c + ch;
       // Window column wx lands at x = wx, or at size-1-wx when mirrored.
       if (!mirror) {
@@ -102,8 +148,17 @@ export function cropPixels(src: Uint8Array, c: number, h: number, w: number, y0:
 }
 
 /** Random size×size crop (zero-padded along axes shorter than size); returns the window's offset. */
-export function randomCrop(src: Float32Array, c: number, h: number, w: number, size: number, rng: Rng, out: Float32Array): { y: number; x: number } {
-  const y = cropOffset(h, size, rng), x = cropOffset(w, size, rng);
+export function randomCrop(
+  src: Float32Array,
+  c: number,
+  h: number,
+  w: number,
+  size: number,
+  rng: Rng,
+  out: Float32Array,
+): { y: number; x: number } {
+  const y = cropOffset(h, size, rng),
+    x = cropOffset(w, size, rng);
   crop(src, c, h, w, y, x, size, out);
   return { y, x };
 }
@@ -116,7 +171,11 @@ export function centerCrop(src: Float32Array, c: number, h: number, w: number, s
 /** Mirror an image left-right in place. */
 export function flipHorizontal(img: Float32Array, c: number, h: number, w: number): void {
   for (let r = 0; r < c * h; r++) {
-    for (let a = r * w, b = a + w - 1; a < b; a++, b--) { const t = img[a]; img[a] = img[b]; img[b] = t; }
+    for (let a = r * w, b = a + w - 1; a < b; a++, b--) {
+      const t = img[a];
+      img[a] = img[b];
+      img[b] = t;
+    }
   }
 }
 
@@ -132,14 +191,28 @@ export function fiveCropOffsets(h: number, w: number, size: number): Array<[numb
   // An axis shorter than the crop has only one (centred, padded) position.
   const ys = h >= size ? [0, h - size] : [cropOffset(h, size), cropOffset(h, size)];
   const xs = w >= size ? [0, w - size] : [cropOffset(w, size), cropOffset(w, size)];
-  return [[ys[0], xs[0]], [ys[0], xs[1]], [ys[1], xs[0]], [ys[1], xs[1]], [cropOffset(h, size), cropOffset(w, size)]];
+  return [
+    [ys[0], xs[0]],
+    [ys[0], xs[1]],
+    [ys[1], xs[0]],
+    [ys[1], xs[1]],
+    [cropOffset(h, size), cropOffset(w, size)],
+  ];
 }
 
 /**
  * The paper's ten test-time patches as 10×C×size×size: the five crops of fiveCropOffsets, then the
  * mirror image of each of those five in the same order (out[5+k] = flip(out[k])).
  */
-export function tenCrops(src: Float32Array, c: number, h: number, w: number, size: number, out: Float32Array = new Float32Array(10 * c * size * size), outOffset = 0): Float32Array {
+export function tenCrops(
+  src: Float32Array,
+  c: number,
+  h: number,
+  w: number,
+  size: number,
+  out: Float32Array = new Float32Array(10 * c * size * size),
+  outOffset = 0,
+): Float32Array {
   const n = c * size * size;
   fiveCropOffsets(h, w, size).forEach(([y, x], k) => {
     crop(src, c, h, w, y, x, size, out, false, outOffset + k * n);
@@ -154,7 +227,11 @@ export function tenCrops(src: Float32Array, c: number, h: number, w: number, siz
  * of value/unit, where unit is 255 for pixel sources (so the numbers are comparable to the widely quoted
  * ImageNet ones on the [0,1] scale) and 1 for float sources.
  */
-export interface Pca { eigval: Float64Array; eigvec: Float64Array; unit: number }
+export interface Pca {
+  eigval: Float64Array;
+  eigvec: Float64Array;
+  unit: number;
+}
 
 /** Accumulates RGB first and second moments in float64 over any number of C×H×W images. */
 export class RgbMoments {
@@ -164,17 +241,28 @@ export class RgbMoments {
   add(img: Float32Array, plane: number, unit = 1): void {
     const inv = 1 / unit;
     for (let p = 0; p < plane; p++) {
-      const r = img[p] * inv, g = img[plane + p] * inv, b = img[2 * plane + p] * inv;
-      this.s[0] += r; this.s[1] += g; this.s[2] += b;
-      this.ss[0] += r * r; this.ss[1] += r * g; this.ss[2] += r * b;
-      this.ss[4] += g * g; this.ss[5] += g * b; this.ss[8] += b * b;
+      const r = img[p] * inv,
+        g = img[plane + p] * inv,
+        b = img[2 * plane + p] * inv;
+      this.s[0] += r;
+      this.s[1] += g;
+      this.s[2] += b;
+      this.ss[0] += r * r;
+      this.ss[1] += r * g;
+      this.ss[2] += r * b;
+      this.ss[4] += g * g;
+      this.ss[5] += g * b;
+      this.ss[8] += b * b;
     }
     this.count += plane;
   }
   /** Population covariance, row-major 3×3. */
   covariance(): Float64Array {
-    const n = this.count, m = this.s.map((v) => v / n), cov = new Float64Array(9);
-    for (let i = 0; i < 3; i++) for (let j = i; j < 3; j++) cov[i * 3 + j] = cov[j * 3 + i] = this.ss[i * 3 + j] / n - m[i] * m[j];
+    const n = this.count,
+      m = this.s.map((v) => v / n),
+      cov = new Float64Array(9);
+    for (let i = 0; i < 3; i++)
+      for (let j = i; j < 3; j++) cov[i * 3 + j] = cov[j * 3 + i] = this.ss[i * 3 + j] / n - m[i] * m[j];
     return cov;
   }
 }
@@ -187,24 +275,35 @@ export function symmetricEigen3(a: ArrayLike<number>): { values: Float64Array; v
     const off = m[1] * m[1] + m[2] * m[2] + m[5] * m[5];
     const scale = m[0] * m[0] + m[4] * m[4] + m[8] * m[8] + 2 * off;
     if (off <= 1e-30 * scale || off === 0) break;
-    for (const [p, q] of [[0, 1], [0, 2], [1, 2]]) {
+    for (const [p, q] of [
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ]) {
       const apq = m[p * 3 + q];
       if (apq === 0) continue;
       const theta = (m[q * 3 + q] - m[p * 3 + p]) / (2 * apq);
       const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-      const cs = 1 / Math.sqrt(t * t + 1), sn = t * cs;
+      const cs = 1 / Math.sqrt(t * t + 1),
+        sn = t * cs;
       // m ← Jᵀ m J, v ← v J for the rotation J in the (p, q) plane.
       for (let k = 0; k < 3; k++) {
-        const mkp = m[k * 3 + p], mkq = m[k * 3 + q];
-        m[k * 3 + p] = cs * mkp - sn * mkq; m[k * 3 + q] = sn * mkp + cs * mkq;
+        const mkp = m[k * 3 + p],
+          mkq = m[k * 3 + q];
+        m[k * 3 + p] = cs * mkp - sn * mkq;
+        m[k * 3 + q] = sn * mkp + cs * mkq;
       }
       for (let k = 0; k < 3; k++) {
-        const mpk = m[p * 3 + k], mqk = m[q * 3 + k];
-        m[p * 3 + k] = cs * mpk - sn * mqk; m[q * 3 + k] = sn * mpk + cs * mqk;
+        const mpk = m[p * 3 + k],
+          mqk = m[q * 3 + k];
+        m[p * 3 + k] = cs * mpk - sn * mqk;
+        m[q * 3 + k] = sn * mpk + cs * mqk;
       }
       for (let k = 0; k < 3; k++) {
-        const vkp = v[k * 3 + p], vkq = v[k * 3 + q];
-        v[k * 3 + p] = cs * vkp - sn * vkq; v[k * 3 + q] = sn * vkp + cs * vkq;
+        const vkp = v[k * 3 + p],
+          vkq = v[k * 3 + q];
+        v[k * 3 + p] = cs * vkp - sn * vkq;
+        v[k * 3 + q] = sn * vkp + cs * vkq;
       }
     }
   }
@@ -256,12 +355,21 @@ export function pcaFromCovariance(cov: ArrayLike<number>, unit = 1): Pca {
 export function lightingShift(pca: Pca, rng: Rng, sigma = 0.1): Float64Array {
   const a = [0, 1, 2].map((i) => rng.normal() * sigma * pca.eigval[i]);
   const shift = new Float64Array(3);
-  for (let r = 0; r < 3; r++) shift[r] = pca.unit * (pca.eigvec[r * 3] * a[0] + pca.eigvec[r * 3 + 1] * a[1] + pca.eigvec[r * 3 + 2] * a[2]);
+  for (let r = 0; r < 3; r++)
+    shift[r] = pca.unit * (pca.eigvec[r * 3] * a[0] + pca.eigvec[r * 3 + 1] * a[1] + pca.eigvec[r * 3 + 2] * a[2]);
   return shift;
 }
 
 /** Add the lighting shift to every pixel (in place); 1-channel images are left alone. Returns the shift. */
-export function applyLighting(img: Float32Array, c: number, h: number, w: number, pca: Pca, rng: Rng, sigma = 0.1): Float64Array | undefined {
+export function applyLighting(
+  img: Float32Array,
+  c: number,
+  h: number,
+  w: number,
+  pca: Pca,
+  rng: Rng,
+  sigma = 0.1,
+): Float64Array | undefined {
   if (c !== 3) return undefined;
   const shift = lightingShift(pca, rng, sigma);
   const plane = h * w;
@@ -270,7 +378,10 @@ export function applyLighting(img: Float32Array, c: number, h: number, w: number
 }
 
 /** Per-channel mean over a dataset (all images by default; maxImages for a seeded sample), stored scale. */
-export async function channelMean(ds: Dataset, opts: { maxImages?: number; seed?: number } = {}): Promise<Float32Array> {
+export async function channelMean(
+  ds: Dataset,
+  opts: { maxImages?: number; seed?: number } = {},
+): Promise<Float32Array> {
   const plane = ds.height * ds.width;
   const sums = new Float64Array(ds.channels);
   const img = new Float32Array(sampleSize(ds));
@@ -291,11 +402,22 @@ export async function channelMean(ds: Dataset, opts: { maxImages?: number; seed?
  * in output units (stored-scale mean × scale), so with the default scale 1 it is channelMean() as is.
  * `scale` is one number or one per channel (see inputAffine for a std).
  */
-export function normalize(img: Float32Array, c: number, plane: number, mean?: ArrayLike<number>, scale: number | ArrayLike<number> = 1, shift?: ArrayLike<number>, offset = 0): void {
+export function normalize(
+  img: Float32Array,
+  c: number,
+  plane: number,
+  mean?: ArrayLike<number>,
+  scale: number | ArrayLike<number> = 1,
+  shift?: ArrayLike<number>,
+  offset = 0,
+): void {
   if (mean && mean.length !== c) throw new ShapeError(`normalize: ${mean.length} means for ${c} channels`);
-  if (typeof scale !== 'number' && scale.length !== c) throw new ShapeError(`normalize: ${scale.length} scales for ${c} channels`);
+  if (typeof scale !== 'number' && scale.length !== c)
+    throw new ShapeError(`normalize: ${scale.length} scales for ${c} channels`);
   for (let ch = 0; ch < c; ch++) {
-    const a = shift ? shift[ch] : 0, m = mean ? mean[ch] : 0, k = scaleOf(scale, ch);
+    const a = shift ? shift[ch] : 0,
+      m = mean ? mean[ch] : 0,
+      k = scaleOf(scale, ch);
     if (a === 0 && m === 0 && k === 1) continue;
     for (let p = offset + ch * plane, e = p + plane; p < e; p++) img[p] = (img[p] + a) * k - m;
   }

@@ -26,7 +26,10 @@ export interface Dataset {
   close?(): Promise<void>;
 }
 
-export interface DataSplits { train: Dataset; val?: Dataset }
+export interface DataSplits {
+  train: Dataset;
+  val?: Dataset;
+}
 
 /** Number of floats one sample occupies. */
 export const sampleSize = (d: Dataset): number => d.channels * d.height * d.width;
@@ -34,11 +37,13 @@ export const sampleSize = (d: Dataset): number => d.channels * d.height * d.widt
 /** Check an index and an output buffer before a get(); shared by every implementation. */
 export function checkGet(d: Dataset, i: number, out: Float32Array): void {
   checkIndex(d, i);
-  if (out.length < sampleSize(d)) throw new ShapeError(`${d.name}: output buffer holds ${out.length} floats, a sample needs ${sampleSize(d)}`);
+  if (out.length < sampleSize(d))
+    throw new ShapeError(`${d.name}: output buffer holds ${out.length} floats, a sample needs ${sampleSize(d)}`);
 }
 
 export function checkIndex(d: Dataset, i: number): void {
-  if (!Number.isInteger(i) || i < 0 || i >= d.length) throw new ShapeError(`${d.name}: sample index ${i} out of range 0..${d.length - 1}`);
+  if (!Number.isInteger(i) || i < 0 || i >= d.length)
+    throw new ShapeError(`${d.name}: sample index ${i} out of range 0..${d.length - 1}`);
 }
 
 /** Validate labels (non-negative int32) and return the class count: `classes` if given, else 1 + max label. */
@@ -82,14 +87,19 @@ export class ArrayDataset implements Dataset {
 
   constructor(init: ArrayDatasetInit) {
     const [n, c, h, w] = init.shape;
-    if (![n, c, h, w].every((d) => Number.isSafeInteger(d) && d > 0)) throw new ShapeError(`${init.name}: invalid shape [${init.shape.join(',')}]`);
-    if (init.images.length !== n * c * h * w) throw new ShapeError(`${init.name}: ${init.images.length} values do not fill shape [${n},${c},${h},${w}]`);
+    if (![n, c, h, w].every((d) => Number.isSafeInteger(d) && d > 0))
+      throw new ShapeError(`${init.name}: invalid shape [${init.shape.join(',')}]`);
+    if (init.images.length !== n * c * h * w)
+      throw new ShapeError(`${init.name}: ${init.images.length} values do not fill shape [${n},${c},${h},${w}]`);
     if (init.labels.length !== n) throw new FormatError(`${init.name}: ${init.labels.length} labels for ${n} images`);
     if (init.classNames && init.classes !== undefined && init.classNames.length !== init.classes) {
       throw new ShapeError(`${init.name}: ${init.classNames.length} class names for ${init.classes} classes`);
     }
     this.name = init.name;
-    this.length = n; this.channels = c; this.height = h; this.width = w;
+    this.length = n;
+    this.channels = c;
+    this.height = h;
+    this.width = w;
     this.images = init.images;
     this.labels = init.labels;
     this.pixels = init.images instanceof Uint8Array;
@@ -98,7 +108,10 @@ export class ArrayDataset implements Dataset {
     const px = init.images;
     if (px instanceof Uint8Array) {
       const size = c * h * w;
-      this.getPixels = (i) => { checkIndex(this, i); return px.subarray(i * size, (i + 1) * size); };
+      this.getPixels = (i) => {
+        checkIndex(this, i);
+        return px.subarray(i * size, (i + 1) * size);
+      };
     }
   }
 
@@ -131,28 +144,58 @@ export class SubsetDataset implements Dataset {
   readonly length: number;
   readonly labels: Int32Array;
   readonly name: string;
-  constructor(readonly base: Dataset, readonly indices: Int32Array | number[], name?: string) {
-    for (const i of indices) if (!Number.isInteger(i) || i < 0 || i >= base.length) throw new ShapeError(`${base.name}: subset index ${i} out of range`);
+  constructor(
+    readonly base: Dataset,
+    readonly indices: Int32Array | number[],
+    name?: string,
+  ) {
+    for (const i of indices)
+      if (!Number.isInteger(i) || i < 0 || i >= base.length)
+        throw new ShapeError(`${base.name}: subset index ${i} out of range`);
     this.length = indices.length;
     this.labels = Int32Array.from(indices, (i) => base.labels[i]);
     this.name = name ?? `${base.name}[subset ${indices.length}]`;
   }
-  get channels(): number { return this.base.channels; }
-  get height(): number { return this.base.height; }
-  get width(): number { return this.base.width; }
-  get classes(): number { return this.base.classes; }
-  get classNames(): string[] | undefined { return this.base.classNames; }
-  get pixels(): boolean { return this.base.pixels; }
+  get channels(): number {
+    return this.base.channels;
+  }
+  get height(): number {
+    return this.base.height;
+  }
+  get width(): number {
+    return this.base.width;
+  }
+  get classes(): number {
+    return this.base.classes;
+  }
+  get classNames(): string[] | undefined {
+    return this.base.classNames;
+  }
+  get pixels(): boolean {
+    return this.base.pixels;
+  }
   get(i: number, out: Float32Array): Promise<void> | void {
     checkGet(this, i, out);
     return this.base.get(this.indices[i], out);
   }
   get getPixels(): ((i: number) => Promise<Uint8Array> | Uint8Array) | undefined {
     const base = this.base;
-    return base.getPixels && ((i) => { checkIndex(this, i); return base.getPixels!(this.indices[i]); });
+    return (
+      base.getPixels &&
+      ((i) => {
+        checkIndex(this, i);
+        return base.getPixels!(this.indices[i]);
+      })
+    );
   }
 }
 
 /** The first n samples of a dataset (all of it when n >= length). */
 export const takeDataset = (d: Dataset, n: number): Dataset =>
-  n >= d.length ? d : new SubsetDataset(d, Int32Array.from({ length: Math.max(0, n) }, (_, i) => i), `${d.name}[:${n}]`);
+  n >= d.length
+    ? d
+    : new SubsetDataset(
+        d,
+        Int32Array.from({ length: Math.max(0, n) }, (_, i) => i),
+        `${d.name}[:${n}]`,
+      );

@@ -8,12 +8,22 @@
 // The arithmetic runs on the main thread in macrotasks between the consumer's awaits (GPU waits);
 // image decoding (sharp) runs on libuv threads, so prefetching overlaps both with the GPU.
 import { AlexnetError, ShapeError } from '../errors.js';
-import { crop, cropOffset, cropPixels, fiveCropOffsets, inputAffine, lightingShift, normalize, type Pca } from './augment.js';
+import {
+  crop,
+  cropOffset,
+  cropPixels,
+  fiveCropOffsets,
+  inputAffine,
+  lightingShift,
+  normalize,
+  type Pca,
+} from './augment.js';
 import { sampleSize, type Dataset } from './dataset.js';
 import { Rng, shuffle } from '../util/rng.js';
 
 /** A promise settled in a later macrotask: setImmediate where there is one (Node), else a timeout (browsers). */
-const laterTask = (): Promise<void> => new Promise((r) => (typeof setImmediate === 'function' ? setImmediate(r) : setTimeout(r, 0)));
+const laterTask = (): Promise<void> =>
+  new Promise((r) => (typeof setImmediate === 'function' ? setImmediate(r) : setTimeout(r, 0)));
 
 export interface BatchLoaderOptions {
   batchSize: number;
@@ -54,31 +64,49 @@ export interface Batch {
   dataMs: number;
 }
 
-const TAG_PERM = 0x7065726d, TAG_AUG = 0x61756760;
+const TAG_PERM = 0x7065726d,
+  TAG_AUG = 0x61756760;
 
 export class BatchLoader {
   readonly batchesPerEpoch: number;
   readonly batchSize: number;
   readonly inputSize: number;
   readonly channels: number;
-  private readonly o: Required<Omit<BatchLoaderOptions, 'mean' | 'scale' | 'std' | 'lighting'>> & { k: Float64Array; b: Float64Array; lighting: Pca | null };
+  private readonly o: Required<Omit<BatchLoaderOptions, 'mean' | 'scale' | 'std' | 'lighting'>> & {
+    k: Float64Array;
+    b: Float64Array;
+    lighting: Pca | null;
+  };
   private perm?: { epoch: number; order: Int32Array };
 
-  constructor(readonly dataset: Dataset, opts: BatchLoaderOptions) {
-    const posInt = (v: number, what: string, min = 1) => { if (!Number.isSafeInteger(v) || v < min) throw new AlexnetError(`BatchLoader: ${what} must be an integer >= ${min}, got ${v}`); };
+  constructor(
+    readonly dataset: Dataset,
+    opts: BatchLoaderOptions,
+  ) {
+    const posInt = (v: number, what: string, min = 1) => {
+      if (!Number.isSafeInteger(v) || v < min)
+        throw new AlexnetError(`BatchLoader: ${what} must be an integer >= ${min}, got ${v}`);
+    };
     posInt(opts.batchSize, 'batchSize');
     posInt(opts.inputSize, 'inputSize');
-    if (!Number.isSafeInteger(opts.seed)) throw new AlexnetError(`BatchLoader: seed must be a safe integer, got ${opts.seed}`);
-    if (opts.mean && opts.mean.length !== dataset.channels) throw new ShapeError(`BatchLoader: ${opts.mean.length} mean values for ${dataset.channels} channels`);
+    if (!Number.isSafeInteger(opts.seed))
+      throw new AlexnetError(`BatchLoader: seed must be a safe integer, got ${opts.seed}`);
+    if (opts.mean && opts.mean.length !== dataset.channels)
+      throw new ShapeError(`BatchLoader: ${opts.mean.length} mean values for ${dataset.channels} channels`);
     const scale = opts.scale ?? 1;
     if (!Number.isFinite(scale)) throw new AlexnetError(`BatchLoader: scale must be finite, got ${scale}`);
     const { k, b } = inputAffine(dataset.channels, scale, opts.mean, opts.std); // checks std's length and sign
-    const prefetch = opts.prefetch ?? 2, concurrency = opts.concurrency ?? 16;
+    const prefetch = opts.prefetch ?? 2,
+      concurrency = opts.concurrency ?? 16;
     posInt(prefetch, 'prefetch', 0);
     posInt(concurrency, 'concurrency');
     if (dataset.length === 0) throw new AlexnetError(`BatchLoader: ${dataset.name} is empty`);
     this.o = {
-      ...opts, prefetch, concurrency, k, b,
+      ...opts,
+      prefetch,
+      concurrency,
+      k,
+      b,
       lighting: opts.lighting ?? null,
       lightingSigma: opts.lightingSigma ?? 0.1,
       dropLast: opts.dropLast ?? false,
@@ -89,7 +117,8 @@ export class BatchLoader {
     this.channels = dataset.channels;
     const n = dataset.length;
     this.batchesPerEpoch = this.o.dropLast ? Math.floor(n / opts.batchSize) : Math.ceil(n / opts.batchSize);
-    if (this.batchesPerEpoch === 0) throw new AlexnetError(`BatchLoader: ${n} samples make no full batch of ${opts.batchSize} with dropLast`);
+    if (this.batchesPerEpoch === 0)
+      throw new AlexnetError(`BatchLoader: ${n} samples make no full batch of ${opts.batchSize} with dropLast`);
   }
 
   /** Dataset indices in the order epoch `epoch` visits them (identity when not shuffling). */
@@ -103,15 +132,18 @@ export class BatchLoader {
 
   /** Dataset indices of batch k of an epoch. */
   batchIndices(epoch: number, k: number): Int32Array {
-    if (!Number.isInteger(k) || k < 0 || k >= this.batchesPerEpoch) throw new AlexnetError(`BatchLoader: batch ${k} out of range 0..${this.batchesPerEpoch - 1}`);
+    if (!Number.isInteger(k) || k < 0 || k >= this.batchesPerEpoch)
+      throw new AlexnetError(`BatchLoader: batch ${k} out of range 0..${this.batchesPerEpoch - 1}`);
     const B = this.batchSize;
     return this.order(epoch).slice(k * B, Math.min((k + 1) * B, this.dataset.length));
   }
 
   /** Batches startBatch.. of an epoch, `prefetch` of them prepared ahead of the one being consumed. */
   async *epoch(epochIndex: number, startBatch = 0): AsyncGenerator<Batch> {
-    if (!Number.isSafeInteger(epochIndex) || epochIndex < 0) throw new AlexnetError(`BatchLoader: epoch must be a non-negative integer, got ${epochIndex}`);
-    if (!Number.isInteger(startBatch) || startBatch < 0 || startBatch > this.batchesPerEpoch) throw new AlexnetError(`BatchLoader: startBatch ${startBatch} out of range 0..${this.batchesPerEpoch}`);
+    if (!Number.isSafeInteger(epochIndex) || epochIndex < 0)
+      throw new AlexnetError(`BatchLoader: epoch must be a non-negative integer, got ${epochIndex}`);
+    if (!Number.isInteger(startBatch) || startBatch < 0 || startBatch > this.batchesPerEpoch)
+      throw new AlexnetError(`BatchLoader: startBatch ${startBatch} out of range 0..${this.batchesPerEpoch}`);
     const queue: Array<Promise<Omit<Batch, 'dataMs'>>> = [];
     let next = startBatch;
     for (let k = startBatch; k < this.batchesPerEpoch; k++) {
@@ -129,9 +161,12 @@ export class BatchLoader {
   private async makeBatch(epoch: number, k: number): Promise<Omit<Batch, 'dataMs'>> {
     // Start in a later macrotask so preparing batch k+1 happens while the consumer awaits, not before it gets k.
     await laterTask();
-    const ds = this.dataset, S = this.inputSize, C = ds.channels;
+    const ds = this.dataset,
+      S = this.inputSize,
+      C = ds.channels;
     const indices = this.batchIndices(epoch, k);
-    const per = this.o.tenCrop ? 10 : 1, n = C * S * S;
+    const per = this.o.tenCrop ? 10 : 1,
+      n = C * S * S;
     const images = new Float32Array(indices.length * per * n);
     const labels = Int32Array.from(indices, (i) => ds.labels[i]);
     let next = 0;
@@ -159,14 +194,16 @@ export class BatchLoader {
   /** Crop/augment/normalise one stored sample (uint8 HWC or float CHW) into the batch at `off`. */
   private place(src: Uint8Array | Float32Array, out: Float32Array, off: number, epoch: number, pos: number): void {
     const { height: H, width: W, channels: C } = this.dataset;
-    const S = this.inputSize, o = this.o;
+    const S = this.inputSize,
+      o = this.o;
     const windows: Array<[number, number, boolean]> = [];
     let shift: Float64Array | undefined;
     if (o.tenCrop) {
       for (const mirror of [false, true]) for (const [y, x] of fiveCropOffsets(H, W, S)) windows.push([y, x, mirror]);
     } else if (o.augment) {
       const rng = Rng.from(o.seed, epoch, pos, TAG_AUG);
-      const y = cropOffset(H, S, rng), x = cropOffset(W, S, rng);
+      const y = cropOffset(H, S, rng),
+        x = cropOffset(W, S, rng);
       windows.push([y, x, rng.next() < 0.5]);
       if (o.lighting && C === 3) shift = lightingShift(o.lighting, rng, o.lightingSigma);
     } else {

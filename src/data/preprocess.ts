@@ -12,7 +12,11 @@ import type { Dataset } from './dataset.js';
  * both (torchvision: ImageNet mean and std on the [0, 1] scale, as torchvision's transforms, so
  * weights trained in PyTorch see what they were trained on).
  */
-export async function inputPreprocessing(arch: Arch | string, train: Dataset, resumed?: ModelMeta): Promise<{ scale: number; mean: Float32Array; std?: number[] }> {
+export async function inputPreprocessing(
+  arch: Arch | string,
+  train: Dataset,
+  resumed?: ModelMeta,
+): Promise<{ scale: number; mean: Float32Array; std?: number[] }> {
   const a = archOf(arch);
   const scale = train.pixels ? (resumed?.pixelScale ?? a.pixelScale) : 1;
   if (resumed) return { scale, mean: Float32Array.from(resumed.mean), std: resumed.std };
@@ -21,15 +25,19 @@ export async function inputPreprocessing(arch: Arch | string, train: Dataset, re
   return { scale, mean: (await channelMean(train)).map((m) => m * scale) };
 }
 
-
 /**
  * One image's uint8 H×W×C pixels as the network's float32 C×H×W input under a checkpoint's
  * preprocessing: (pixel·pixelScale − mean)/std per channel, the loaders' arithmetic (inputAffine).
  */
-export function pixelsToInput(pixels: Uint8Array, channels: number, p: Pick<ModelMeta, 'pixelScale' | 'mean' | 'std'>): Float32Array {
+export function pixelsToInput(
+  pixels: Uint8Array,
+  channels: number,
+  p: Pick<ModelMeta, 'pixelScale' | 'mean' | 'std'>,
+): Float32Array {
   const plane = pixels.length / channels;
   const { k, b } = inputAffine(channels, p.pixelScale, p.mean, p.std);
   const input = new Float32Array(pixels.length);
-  for (let j = 0; j < channels; j++) for (let i = 0; i < plane; i++) input[j * plane + i] = pixels[i * channels + j] * k[j] - b[j];
+  for (let j = 0; j < channels; j++)
+    for (let i = 0; i < plane; i++) input[j * plane + i] = pixels[i * channels + j] * k[j] - b[j];
   return input;
 }

@@ -6,8 +6,15 @@ import { Sha256, type Hasher } from '../util/sha256.js';
 
 export type SafeDType = 'F32' | 'I32' | 'U32' | 'U8' | 'I64';
 export type TensorData = Float32Array | Int32Array | Uint32Array | Uint8Array | BigInt64Array;
-export interface NamedTensor { dtype: SafeDType; shape: number[]; data: TensorData }
-export interface Safetensors { tensors: Record<string, NamedTensor>; metadata: Record<string, string> }
+export interface NamedTensor {
+  dtype: SafeDType;
+  shape: number[];
+  data: TensorData;
+}
+export interface Safetensors {
+  tensors: Record<string, NamedTensor>;
+  metadata: Record<string, string>;
+}
 
 /** Headers beyond this are refused before anything is allocated for them. */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -25,7 +32,14 @@ const MAX_RANK = 32;
 // Typed arrays use the host's byte order; the format is little-endian.
 const LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-export interface Entry { name: string; dtype: SafeDType; shape: number[]; count: number; begin: number; end: number }
+export interface Entry {
+  name: string;
+  dtype: SafeDType;
+  shape: number[];
+  count: number;
+  begin: number;
+  end: number;
+}
 
 // ---- writing ----
 
@@ -33,12 +47,19 @@ export interface Entry { name: string; dtype: SafeDType; shape: number[]; count:
  * Serialise tensors (sorted by name, header padded with spaces to 8 bytes): same input, same bytes.
  * With `checksum`, metadata "checksum" = sha256 of the data section, verified by every reader.
  */
-export function encodeSafetensors(tensors: Record<string, NamedTensor>, metadata: Record<string, string> = {}, opts: { checksum?: boolean } = {}): Uint8Array {
+export function encodeSafetensors(
+  tensors: Record<string, NamedTensor>,
+  metadata: Record<string, string> = {},
+  opts: { checksum?: boolean } = {},
+): Uint8Array {
   const { head, views } = encodeParts(tensors, metadata, opts.checksum ? new Sha256() : undefined);
   const out = new Uint8Array(head.length + views.reduce((n, v) => n + v.length, 0));
   out.set(head);
   let pos = head.length;
-  for (const v of views) { out.set(v, pos); pos += v.length; }
+  for (const v of views) {
+    out.set(v, pos);
+    pos += v.length;
+  }
   return out;
 }
 
@@ -46,7 +67,11 @@ export function encodeSafetensors(tensors: Record<string, NamedTensor>, metadata
  * The header and the data views (no copies) of a safetensors file; with `hasher`, the header carries
  * the data's checksum. Writers stream these parts instead of concatenating them.
  */
-export function encodeParts(tensors: Record<string, NamedTensor>, metadata: Record<string, string>, hasher?: Hasher): { head: Uint8Array; views: Uint8Array[] } {
+export function encodeParts(
+  tensors: Record<string, NamedTensor>,
+  metadata: Record<string, string>,
+  hasher?: Hasher,
+): { head: Uint8Array; views: Uint8Array[] } {
   const { entries, views } = layout(tensors);
   if (!hasher) return { head: header(entries, metadata), views };
   for (const v of views) hasher.update(v);
@@ -64,10 +89,17 @@ function layout(tensors: Record<string, NamedTensor>): { entries: Entry[]; views
     if (name === '__metadata__' || name === '__proto__') throw new ShapeError(`tensor name "${name}" is reserved`);
     const kind = KINDS.get(t?.dtype as string);
     if (!kind) throw new ShapeError(`tensor "${name}": unsupported dtype ${String(t?.dtype)}`);
-    if (!(t.data instanceof kind.array)) throw new ShapeError(`tensor "${name}": data is a ${t.data?.constructor?.name}, not the array of dtype ${t.dtype}`);
-    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new ShapeError(`tensor "${name}": invalid shape ${fmtShape(t.shape ?? [])}`);
+    if (!(t.data instanceof kind.array))
+      throw new ShapeError(
+        `tensor "${name}": data is a ${t.data?.constructor?.name}, not the array of dtype ${t.dtype}`,
+      );
+    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      throw new ShapeError(`tensor "${name}": invalid shape ${fmtShape(t.shape ?? [])}`);
     const count = t.shape.reduce((a, b) => a * b, 1);
-    if (count !== t.data.length) throw new ShapeError(`tensor "${name}": shape ${fmtShape(t.shape)} holds ${count} values, data has ${t.data.length}`);
+    if (count !== t.data.length)
+      throw new ShapeError(
+        `tensor "${name}": shape ${fmtShape(t.shape)} holds ${count} values, data has ${t.data.length}`,
+      );
     const bytes = t.data.byteLength;
     entries.push({ name, dtype: t.dtype, shape: [...t.shape], count, begin: pos, end: pos + bytes });
     views.push(new Uint8Array(t.data.buffer, t.data.byteOffset, bytes));
@@ -83,7 +115,8 @@ function header(entries: Entry[], metadata: Record<string, string>, keepChecksum
   for (const k of Object.keys(metadata).sort()) {
     if (k === CHECKSUM_KEY && !keepChecksum) continue; // only writeSafetensors vouches for the data
     if (k === '__proto__') throw new FormatError('metadata key "__proto__" is not allowed');
-    if (typeof metadata[k] !== 'string') throw new FormatError(`metadata value for "${k}" is a ${typeof metadata[k]}, not a string`);
+    if (typeof metadata[k] !== 'string')
+      throw new FormatError(`metadata value for "${k}" is a ${typeof metadata[k]}, not a string`);
     meta[k] = metadata[k];
   }
   if (Object.keys(meta).length) root.__metadata__ = meta;
@@ -109,7 +142,8 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<buffer>'): Safet
     raw.set(bytes.subarray(start + e.begin, start + e.end)); // copy: the data section may be unaligned
     tensors[e.name] = { dtype: e.dtype, shape: e.shape, data };
   }
-  if (metadata[CHECKSUM_KEY] !== undefined) verifyChecksum(metadata[CHECKSUM_KEY], new Sha256().update(bytes.subarray(start)).digest('hex'), source);
+  if (metadata[CHECKSUM_KEY] !== undefined)
+    verifyChecksum(metadata[CHECKSUM_KEY], new Sha256().update(bytes.subarray(start)).digest('hex'), source);
   return { tensors, metadata };
 }
 
@@ -121,7 +155,10 @@ export function allocate(e: Entry): { data: TensorData; raw: Uint8Array } {
 }
 
 export function verifyChecksum(expected: string, actual: string, source: string): void {
-  if (expected !== actual) throw new FormatError(`${source}: checksum mismatch: header says ${expected}, data hashes to ${actual} (file corrupted?)`);
+  if (expected !== actual)
+    throw new FormatError(
+      `${source}: checksum mismatch: header says ${expected}, data hashes to ${actual} (file corrupted?)`,
+    );
 }
 
 /** The header length from the first 8 bytes, checked against the file size. */
@@ -129,8 +166,12 @@ export function headerLength(prefix: Uint8Array, fileSize: number, source: strin
   const bad = (why: string) => new FormatError(`${source}: ${why}; not a safetensors file`);
   if (prefix.length < 8 || fileSize < 8) throw bad(`file is ${fileSize} bytes, too short for the 8-byte header length`);
   const view = new DataView(prefix.buffer, prefix.byteOffset, 8);
-  const lo = view.getUint32(0, true), hi = view.getUint32(4, true);
-  if (hi !== 0) throw bad(`header length ${view.getBigUint64(0, true)} is absurd (high bits set, negative as i64: ${view.getBigInt64(0, true)})`);
+  const lo = view.getUint32(0, true),
+    hi = view.getUint32(4, true);
+  if (hi !== 0)
+    throw bad(
+      `header length ${view.getBigUint64(0, true)} is absurd (high bits set, negative as i64: ${view.getBigInt64(0, true)})`,
+    );
   if (lo > MAX_HEADER_BYTES) throw bad(`header length ${lo} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
   if (8 + lo > fileSize) throw bad(`header length ${lo} exceeds the file size ${fileSize}`);
   if (lo < 2) throw bad(`header length ${lo} is too small for a JSON object`);
@@ -142,7 +183,11 @@ const short = (s: string): string => (s.length > 80 ? `${s.slice(0, 80)}…` : s
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Parse and check the JSON header: entries (sorted by offset, tiling the data section) and metadata. */
-export function parseHeader(bytes: Uint8Array, dataLen: number, source: string): { entries: Entry[]; metadata: Record<string, string> } {
+export function parseHeader(
+  bytes: Uint8Array,
+  dataLen: number,
+  source: string,
+): { entries: Entry[]; metadata: Record<string, string> } {
   const bad = (why: string) => new FormatError(`${source}: ${why}`);
   let text: string;
   try {
@@ -156,7 +201,8 @@ export function parseHeader(bytes: Uint8Array, dataLen: number, source: string):
   } catch (err) {
     throw bad(`header is not valid JSON (${String((err as Error).message).slice(0, 120)})`);
   }
-  if (!isObject(root)) throw bad(`header is JSON ${root === null ? 'null' : Array.isArray(root) ? 'array' : typeof root}, not an object`);
+  if (!isObject(root))
+    throw bad(`header is JSON ${root === null ? 'null' : Array.isArray(root) ? 'array' : typeof root}, not an object`);
 
   const metadata: Record<string, string> = Object.create(null);
   const entries: Entry[] = [];
@@ -167,7 +213,8 @@ export function parseHeader(bytes: Uint8Array, dataLen: number, source: string):
       if (!isObject(v)) throw bad('"__metadata__" is not an object');
       for (const k of Object.keys(v)) {
         if (k === '__proto__') throw bad('metadata key "__proto__" is not allowed');
-        if (typeof v[k] !== 'string') throw bad(`metadata value for "${short(k)}" is ${JSON.stringify(v[k])?.slice(0, 40)}, not a string`);
+        if (typeof v[k] !== 'string')
+          throw bad(`metadata value for "${short(k)}" is ${JSON.stringify(v[k])?.slice(0, 40)}, not a string`);
         metadata[k] = v[k] as string;
       }
       continue;
@@ -175,18 +222,25 @@ export function parseHeader(bytes: Uint8Array, dataLen: number, source: string):
     entries.push(parseEntry(name, v, dataLen, bad));
   }
   const sum = metadata[CHECKSUM_KEY];
-  if (sum !== undefined && !/^[0-9a-f]{64}$/.test(sum)) throw bad(`metadata "${CHECKSUM_KEY}" is not a sha256 hex digest`);
+  if (sum !== undefined && !/^[0-9a-f]{64}$/.test(sum))
+    throw bad(`metadata "${CHECKSUM_KEY}" is not a sha256 hex digest`);
 
   // The tensors must tile the data section exactly: no overlap, no gap, nothing left over.
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
-  let pos = 0, prev = '';
+  let pos = 0,
+    prev = '';
   for (const e of entries) {
-    if (e.begin < pos) throw bad(`tensor "${short(e.name)}" (bytes ${e.begin}..${e.end}) overlaps tensor "${short(prev)}" (ends at ${pos})`);
-    if (e.begin > pos) throw bad(`bytes ${pos}..${e.begin} of the data section belong to no tensor (gap before "${short(e.name)}")`);
+    if (e.begin < pos)
+      throw bad(
+        `tensor "${short(e.name)}" (bytes ${e.begin}..${e.end}) overlaps tensor "${short(prev)}" (ends at ${pos})`,
+      );
+    if (e.begin > pos)
+      throw bad(`bytes ${pos}..${e.begin} of the data section belong to no tensor (gap before "${short(e.name)}")`);
     pos = e.end;
     prev = e.name;
   }
-  if (pos !== dataLen) throw bad(`bytes ${pos}..${dataLen} of the data section belong to no tensor (offsets do not cover the buffer)`);
+  if (pos !== dataLen)
+    throw bad(`bytes ${pos}..${dataLen} of the data section belong to no tensor (offsets do not cover the buffer)`);
   return { entries, metadata };
 }
 
@@ -195,13 +249,15 @@ function parseEntry(name: string, v: unknown, dataLen: number, bad: (why: string
   if (!isObject(v)) throw bad(`${what}: entry is not an object`);
   const dtype = v.dtype;
   const kind = typeof dtype === 'string' ? KINDS.get(dtype) : undefined;
-  if (!kind) throw bad(`${what}: bad dtype ${JSON.stringify(dtype)?.slice(0, 40)} (supported: ${[...KINDS.keys()].join(', ')})`);
+  if (!kind)
+    throw bad(`${what}: bad dtype ${JSON.stringify(dtype)?.slice(0, 40)} (supported: ${[...KINDS.keys()].join(', ')})`);
   const shape = v.shape;
   if (!Array.isArray(shape)) throw bad(`${what}: shape is not an array`);
   if (shape.length > MAX_RANK) throw bad(`${what}: rank ${shape.length} exceeds ${MAX_RANK}`);
   let count = 1;
   for (const d of shape) {
-    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) throw bad(`${what}: shape entry ${JSON.stringify(d)?.slice(0, 40)} is not a non-negative integer`);
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0)
+      throw bad(`${what}: shape entry ${JSON.stringify(d)?.slice(0, 40)} is not a non-negative integer`);
     if (d !== 0 && count > Number.MAX_SAFE_INTEGER / d) throw bad(`${what}: shape ${fmtShape(shape)} overflows`);
     count *= d;
   }
@@ -210,9 +266,12 @@ function parseEntry(name: string, v: unknown, dataLen: number, bad: (why: string
     throw bad(`${what}: data_offsets is not a pair of integers`);
   }
   const [begin, end] = off as number[];
-  if (begin < 0 || end < begin || end > dataLen) throw bad(`${what}: data_offsets [${begin},${end}] out of range (data section is ${dataLen} bytes)`);
+  if (begin < 0 || end < begin || end > dataLen)
+    throw bad(`${what}: data_offsets [${begin},${end}] out of range (data section is ${dataLen} bytes)`);
   if (count * kind.size !== end - begin) {
-    throw bad(`${what}: shape ${fmtShape(shape)} of ${dtype} needs ${count * kind.size} bytes but data_offsets span ${end - begin}`);
+    throw bad(
+      `${what}: shape ${fmtShape(shape)} of ${dtype} needs ${count * kind.size} bytes but data_offsets span ${end - begin}`,
+    );
   }
   return { name, dtype: dtype as SafeDType, shape: shape as number[], count, begin, end };
 }
@@ -223,13 +282,20 @@ function parseEntry(name: string, v: unknown, dataLen: number, bad: (why: string
 export function toNumbers(t: NamedTensor, what = 'tensor', source = '<buffer>'): number[] {
   if (!(t.data instanceof BigInt64Array)) return Array.from(t.data as ArrayLike<number>);
   return Array.from(t.data, (b) => {
-    if (b > BigInt(Number.MAX_SAFE_INTEGER) || b < BigInt(Number.MIN_SAFE_INTEGER)) throw new FormatError(`${source}: ${what} holds ${b}, too large to be a number`);
+    if (b > BigInt(Number.MAX_SAFE_INTEGER) || b < BigInt(Number.MIN_SAFE_INTEGER))
+      throw new FormatError(`${source}: ${what} holds ${b}, too large to be a number`);
     return Number(b);
   });
 }
 
 /** The tensor `name` with the expected dtype (and shape, if given), or a FormatError saying what differs. */
-export function requireTensor(file: Safetensors, name: string, dtype: SafeDType, shape: readonly number[] | undefined, source = '<buffer>'): NamedTensor {
+export function requireTensor(
+  file: Safetensors,
+  name: string,
+  dtype: SafeDType,
+  shape: readonly number[] | undefined,
+  source = '<buffer>',
+): NamedTensor {
   const t = Object.hasOwn(file.tensors, name) ? file.tensors[name] : undefined;
   if (!t) throw new FormatError(`${source}: tensor "${name}" is missing`);
   if (t.dtype !== dtype) throw new FormatError(`${source}: tensor "${name}" is ${t.dtype}, expected ${dtype}`);

@@ -22,9 +22,18 @@ export class BufferPool {
   private sizes = new WeakMap<GPUBuffer, number>();
   /** Every live buffer (for destroyAll on a device the engine does not own). */
   private live = new Set<GPUBuffer>();
-  readonly counters: PoolCounters = { bytesAllocated: 0, bytesInUse: 0, peakBytesInUse: 0, peakBytesAllocated: 0, buffersCreated: 0 };
+  readonly counters: PoolCounters = {
+    bytesAllocated: 0,
+    bytesInUse: 0,
+    peakBytesInUse: 0,
+    peakBytesAllocated: 0,
+    buffersCreated: 0,
+  };
 
-  constructor(private device: GPUDevice, private onCreate: (bytes: number) => void) {}
+  constructor(
+    private device: GPUDevice,
+    private onCreate: (bytes: number) => void,
+  ) {}
 
   acquire(bytes: number, usage: GPUBufferUsageFlags): GPUBuffer {
     const size = Math.max(16, Math.ceil(bytes / 16) * 16);

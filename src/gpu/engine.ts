@@ -39,7 +39,9 @@ export interface EngineInfo {
 }
 
 /** What an evaluation scope (tidy) frees: tensors, seen from below them. */
-export interface Disposable { dispose(): void }
+export interface Disposable {
+  dispose(): void;
+}
 
 /** A scalar parameter packed into a kernel's uniform block: plain numbers are u32/i32. */
 export type Param = number | { f32: number };
@@ -62,9 +64,16 @@ const WANTED_FEATURES: GPUFeatureName[] = ['timestamp-query', 'shader-f16', 'sub
  * requested, so the device keeps its defaults elsewhere (and Dawn has nothing to warn about).
  */
 const USED_LIMITS = [
-  'maxBufferSize', 'maxStorageBufferBindingSize', 'minStorageBufferOffsetAlignment', 'maxStorageBuffersPerShaderStage',
-  'maxComputeWorkgroupsPerDimension', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX',
-  'maxComputeWorkgroupSizeY', 'maxComputeWorkgroupSizeZ', 'maxComputeWorkgroupStorageSize',
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'minStorageBufferOffsetAlignment',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupsPerDimension',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupStorageSize',
 ] as const;
 
 /**
@@ -72,12 +81,17 @@ const USED_LIMITS = [
  * or `navigator.gpu`. Throws AdapterError when there is no WebGPU or no adapter.
  */
 export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
-  if (options.device) return new Engine(options.device, options.device.adapterInfo ?? options.adapter?.info, false, options);
+  if (options.device)
+    return new Engine(options.device, options.device.adapterInfo ?? options.adapter?.info, false, options);
   let adapter = options.adapter;
   if (!adapter) {
     const gpu = options.gpu ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
-    if (!gpu) throw new AdapterError('WebGPU is not available here: no navigator.gpu (pass { gpu }, { adapter } or { device } to createEngine; in Node, the package\'s node entry uses Dawn)');
-    adapter = (await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' })) ?? undefined;
+    if (!gpu)
+      throw new AdapterError(
+        "WebGPU is not available here: no navigator.gpu (pass { gpu }, { adapter } or { device } to createEngine; in Node, the package's node entry uses Dawn)",
+      );
+    adapter =
+      (await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' })) ?? undefined;
     if (!adapter) throw new AdapterError('No WebGPU adapter was found (requestAdapter() returned null)');
   }
   const requiredLimits: Record<string, number> = {};
@@ -126,7 +140,12 @@ export class Engine {
   };
 
   /** `ownsDevice`: the engine created the device and destroys it on dispose(). */
-  constructor(device: GPUDevice, adapterInfo: GPUAdapterInfo | undefined, readonly ownsDevice: boolean, private options: EngineOptions) {
+  constructor(
+    device: GPUDevice,
+    adapterInfo: GPUAdapterInfo | undefined,
+    readonly ownsDevice: boolean,
+    options: EngineOptions,
+  ) {
     this.device = device;
     this.adapterInfo = adapterInfo ?? { vendor: '', architecture: '', device: '', description: '' };
     this.limits = device.limits;
@@ -135,7 +154,10 @@ export class Engine {
     this.memoryLimit = options.memoryLimitBytes ?? Infinity;
     // Dawn raises requests below the WebGPU defaults back to them, so a cap asked for in the options
     // (tests of the chunked paths) is enforced here rather than by the device.
-    const binding = Math.min(device.limits.maxStorageBufferBindingSize, options.limits?.maxStorageBufferBindingSize ?? Infinity);
+    const binding = Math.min(
+      device.limits.maxStorageBufferBindingSize,
+      options.limits?.maxStorageBufferBindingSize ?? Infinity,
+    );
     this.maxBindingElems = Math.floor(binding / 4);
     this.pool = new BufferPool(device, (bytes) => this.checkAllocation(bytes));
     this.pipelines = new PipelineCache(device, (c) => this.checks.push(c));
@@ -149,14 +171,16 @@ export class Engine {
     const a = this.adapterInfo;
     const limits: Record<string, number> = {};
     for (const key in this.limits) {
-      const v = (this.limits as any)[key];
+      const v = (this.limits as unknown as Record<string, unknown>)[key];
       if (typeof v === 'number') limits[key] = v;
     }
     const text = `${a.vendor} ${a.architecture} ${a.device} ${a.description}`.toLowerCase();
-    const software = /llvmpipe|lavapipe|swiftshader|software/.test(text) || a.vendor === 'mesa' && /cpu/.test(text);
+    const software = /llvmpipe|lavapipe|swiftshader|software/.test(text) || (a.vendor === 'mesa' && /cpu/.test(text));
     return {
       adapter: { vendor: a.vendor, architecture: a.architecture, device: a.device, description: a.description },
-      software, limits, features: [...this.features].sort(),
+      software,
+      limits,
+      features: [...this.features].sort(),
     };
   }
 
@@ -172,11 +196,15 @@ export class Engine {
 
   private checkAllocation(bytes: number): void {
     if (bytes > this.limits.maxBufferSize) {
-      throw new LimitError(`a buffer of ${bytes} bytes exceeds the device's maxBufferSize (${this.limits.maxBufferSize} bytes)`);
+      throw new LimitError(
+        `a buffer of ${bytes} bytes exceeds the device's maxBufferSize (${this.limits.maxBufferSize} bytes)`,
+      );
     }
     if (this.pool.counters.bytesAllocated + bytes > this.memoryLimit) {
-      throw new LimitError(`allocating ${bytes} bytes would exceed the memory budget of ${this.memoryLimit} bytes ` +
-        `(${this.pool.counters.bytesAllocated} allocated)`);
+      throw new LimitError(
+        `allocating ${bytes} bytes would exceed the memory budget of ${this.memoryLimit} bytes ` +
+          `(${this.pool.counters.bytesAllocated} allocated)`,
+      );
     }
   }
 
@@ -232,7 +260,8 @@ export class Engine {
     pass.setBindGroup(0, bindGroup);
     const [x, y = 1, z = 1] = d.workgroups;
     const max = this.limits.maxComputeWorkgroupsPerDimension;
-    if (x > max || y > max || z > max) throw new LimitError(`${d.kernel.name}: dispatch ${x}x${y}x${z} exceeds ${max} workgroups per dimension`);
+    if (x > max || y > max || z > max)
+      throw new LimitError(`${d.kernel.name}: dispatch ${x}x${y}x${z} exceeds ${max} workgroups per dimension`);
     if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
     this.pool.release(uniform); // parked until submit
     if (this.profiler) this.endPass();
@@ -243,11 +272,14 @@ export class Engine {
   private uniform(params: Param[]): GPUBuffer {
     const n = Math.max(4, Math.ceil(params.length / 4) * 4);
     const data = new ArrayBuffer(n * 4);
-    const u = new Uint32Array(data), i = new Int32Array(data), f = new Float32Array(data);
+    const u = new Uint32Array(data),
+      i = new Int32Array(data),
+      f = new Float32Array(data);
     params.forEach((p, k) => {
       if (typeof p === 'number') {
         if (!Number.isInteger(p)) throw new TypeError(`uniform ${k} = ${p} is not an integer; wrap floats with f32()`);
-        if (p < 0) i[k] = p; else u[k] = p;
+        if (p < 0) i[k] = p;
+        else u[k] = p;
       } else f[k] = p.f32;
     });
     const buf = this.pool.acquire(data.byteLength, BufferUsage.UNIFORM | BufferUsage.COPY_DST);
@@ -355,10 +387,17 @@ export class Engine {
     if (this.disposed) throw new DisposedError('engine was disposed while a read was pending');
     const info = await new Promise<GPUDeviceLostInfo | undefined>((resolve) => {
       const timer = setTimeout(() => resolve(undefined), 200);
-      this.device.lost.then((i) => { clearTimeout(timer); resolve(i); });
+      this.device.lost.then((i) => {
+        clearTimeout(timer);
+        resolve(i);
+      });
     });
     const e = err as Error;
-    this.failure ??= new DeviceError(info ? `WebGPU device lost (${info.reason}): ${info.message}` : `reading from the GPU failed: ${e?.name}: ${e?.message}`);
+    this.failure ??= new DeviceError(
+      info
+        ? `WebGPU device lost (${info.reason}): ${info.message}`
+        : `reading from the GPU failed: ${e?.name}: ${e?.message}`,
+    );
     throw this.failure;
   }
 
@@ -381,7 +420,9 @@ export class Engine {
     if (this.disposed) return;
     try {
       this.flush();
-    } catch { /* the device may already be lost */ }
+    } catch {
+      /* the device may already be lost */
+    }
     this.disposed = true;
     this.device.removeEventListener('uncapturederror', this.onUncaptured);
     if (this.ownsDevice) {

@@ -15,7 +15,10 @@ export class PipelineCache {
   private cache = new Map<string, GPUComputePipeline>();
   private modules = new Map<string, GPUShaderModule>();
 
-  constructor(private device: GPUDevice, private defer: (check: Promise<Error | null>) => void) {}
+  constructor(
+    private device: GPUDevice,
+    private defer: (check: Promise<Error | null>) => void,
+  ) {}
 
   get size(): number {
     return this.cache.size;
@@ -32,7 +35,9 @@ export class PipelineCache {
       this.modules.set(kernel.name, module);
     }
     pipe = this.device.createComputePipeline({
-      label: key, layout: 'auto', compute: { module, entryPoint: 'main', constants: overrides },
+      label: key,
+      layout: 'auto',
+      compute: { module, entryPoint: 'main', constants: overrides },
     });
     const scope = this.device.popErrorScope();
     const mod = module;
@@ -47,7 +52,9 @@ async function describe(kernel: Kernel, module: GPUShaderModule, err: GPUError, 
   const lines = kernel.code.split('\n');
   const msgs = info.messages
     .filter((m) => m.type === 'error')
-    .map((m) => `${kernel.name}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}\n    ${lines[m.lineNum - 1]?.trim() ?? ''}`);
+    .map(
+      (m) => `${kernel.name}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}\n    ${lines[m.lineNum - 1]?.trim() ?? ''}`,
+    );
   const what = msgs.length ? msgs.join('\n') : `${err.message} (overrides ${JSON.stringify(overrides)})`;
   return new ShaderError(`kernel ${kernel.name} failed to compile:\n${what}`);
 }

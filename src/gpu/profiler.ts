@@ -41,19 +41,23 @@ export class Profiler {
   /** Called before a batch's encoder is finished: resolve its queries into a readable buffer. */
   resolve(encoder: GPUCommandEncoder): void {
     if (!this.batch.length || !this.set) return;
-    const n = this.batch.length * 2, bytes = n * 8;
+    const n = this.batch.length * 2,
+      bytes = n * 8;
     const resolved = this.device.createBuffer({ size: bytes, usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC });
     const staging = this.device.createBuffer({ size: bytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
     encoder.resolveQuerySet(this.set, 0, n, resolved, 0);
     encoder.copyBufferToBuffer(resolved, 0, staging, 0, bytes);
-    const batch = this.batch, set = this.set;
+    const batch = this.batch,
+      set = this.set;
     this.batch = [];
     this.set = undefined; // the next batch writes a fresh set; this one is read after submit
     // mapped only after the submit that fills it (results())
     this.readbacks.push(async () => {
       await staging.mapAsync(MapMode.READ);
       const t = new BigUint64Array(staging.getMappedRange().slice(0));
-      staging.destroy(); resolved.destroy(); set.destroy();
+      staging.destroy();
+      resolved.destroy();
+      set.destroy();
       return batch.map((b, k) => ({ ...b, ms: Number(t[2 * k + 1] - t[2 * k]) / 1e6 }));
     });
   }

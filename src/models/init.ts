@@ -16,18 +16,31 @@ export function fillInit(a: Float32Array, init: Init, fan: number, rng: Rng): Fl
   if (init.kind === 'zeros') return a.fill(0);
   if (!(fan >= 1)) throw new ShapeError(`init ${init.kind}: fan-in ${fan} must be ≥ 1`);
   if (init.kind === 'normal') for (let i = 0; i < a.length; i++) a[i] = init.std * rng.normal();
-  else if (init.kind === 'kaiming') { const std = Math.sqrt(2 / fan); for (let i = 0; i < a.length; i++) a[i] = std * rng.normal(); }
-  else { const bound = 1 / Math.sqrt(fan); for (let i = 0; i < a.length; i++) a[i] = (2 * rng.next() - 1) * bound; }
+  else if (init.kind === 'kaiming') {
+    const std = Math.sqrt(2 / fan);
+    for (let i = 0; i < a.length; i++) a[i] = std * rng.normal();
+  } else {
+    const bound = 1 / Math.sqrt(fan);
+    for (let i = 0; i < a.length; i++) a[i] = (2 * rng.next() - 1) * bound;
+  }
   return a;
 }
 
 /** Initial values of `shape` (fan-in from the shape unless given: pass the weight's for a bias). */
 export function initValues(init: Init, shape: readonly number[], rng: Rng, fan = fanIn(shape)): Float32Array {
-  if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new ShapeError(`init: invalid shape ${fmtShape(shape)}`);
+  if (!shape.every((d) => Number.isInteger(d) && d >= 0))
+    throw new ShapeError(`init: invalid shape ${fmtShape(shape)}`);
   return fillInit(new Float32Array(shape.reduce((a, b) => a * b, 1)), init, fan, rng);
 }
 
 /** A named trainable tensor of `shape` initialised by `init` from `rng` (or a seed). */
-export function initParameter(engine: Engine, name: string, shape: readonly number[], init: Init, rng: Rng | number, fan?: number): Tensor {
+export function initParameter(
+  engine: Engine,
+  name: string,
+  shape: readonly number[],
+  init: Init,
+  rng: Rng | number,
+  fan?: number,
+): Tensor {
   return parameter(engine, initValues(init, shape, typeof rng === 'number' ? new Rng(rng) : rng, fan), shape, name);
 }

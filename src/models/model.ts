@@ -38,7 +38,11 @@ export interface ForwardOptions {
   until?: string;
 }
 
-interface Shape3 { c: number; h: number; w: number }
+interface Shape3 {
+  c: number;
+  h: number;
+  w: number;
+}
 
 export class Model {
   readonly arch: Arch;
@@ -55,7 +59,11 @@ export class Model {
   readonly layerInfo: Array<{ label: string; kind: Layer['kind']; macs: number }> = [];
 
   /** `arch`: a built-in arch's name or any layer table. */
-  constructor(readonly engine: Engine, arch: Arch | string, opts: ModelOptions) {
+  constructor(
+    readonly engine: Engine,
+    arch: Arch | string,
+    opts: ModelOptions,
+  ) {
     this.arch = archOf(arch);
     this.classes = opts.classes;
     this.channels = opts.channels ?? this.arch.channels;
@@ -72,8 +80,12 @@ export class Model {
       this.layerParams.push(this.makeParams(layer, rng));
       const named = layer.kind === 'conv' || layer.kind === 'linear';
       if (named) last = layer.name;
-      const macs = layer.kind === 'conv' ? s.c * s.h * s.w * (before.c / layer.groups) * layer.kernel ** 2
-        : layer.kind === 'linear' ? s.c * before.c * before.h * before.w : 0;
+      const macs =
+        layer.kind === 'conv'
+          ? s.c * s.h * s.w * (before.c / layer.groups) * layer.kernel ** 2
+          : layer.kind === 'linear'
+            ? s.c * before.c * before.h * before.w
+            : 0;
       this.layerInfo.push({ label: named ? last : `${last}.${layer.kind}`, kind: layer.kind, macs });
     }
   }
@@ -81,27 +93,36 @@ export class Model {
   private inFeatures = 0;
 
   private outShape(l: Layer, s: Shape3): Shape3 {
-    const fail = (why: string) => { throw new ShapeError(`model ${this.arch.name}: input ${this.channels}×${this.inputSize}×${this.inputSize} is too small: ${why}`); };
+    const fail = (why: string) => {
+      throw new ShapeError(
+        `model ${this.arch.name}: input ${this.channels}×${this.inputSize}×${this.inputSize} is too small: ${why}`,
+      );
+    };
     switch (l.kind) {
       case 'conv': {
         if (s.c % l.groups || l.out % l.groups) fail(`${l.name}: ${s.c} channels do not split in ${l.groups} groups`);
-        const h = Math.floor((s.h + 2 * l.pad - l.kernel) / l.stride) + 1, w = Math.floor((s.w + 2 * l.pad - l.kernel) / l.stride) + 1;
+        const h = Math.floor((s.h + 2 * l.pad - l.kernel) / l.stride) + 1,
+          w = Math.floor((s.w + 2 * l.pad - l.kernel) / l.stride) + 1;
         if (h < 1 || w < 1) fail(`${l.name} gets ${s.h}×${s.w}`);
         this.inFeatures = s.c;
         return { c: l.out, h, w };
       }
       case 'maxpool': {
-        const h = Math.floor((s.h - l.kernel) / l.stride) + 1, w = Math.floor((s.w - l.kernel) / l.stride) + 1;
+        const h = Math.floor((s.h - l.kernel) / l.stride) + 1,
+          w = Math.floor((s.w - l.kernel) / l.stride) + 1;
         if (h < 1 || w < 1) fail(`max-pool gets ${s.h}×${s.w}`);
         return { c: s.c, h, w };
       }
-      case 'adaptiveavgpool': return { c: s.c, h: l.size, w: l.size };
-      case 'flatten': return { c: s.c * s.h * s.w, h: 1, w: 1 };
+      case 'adaptiveavgpool':
+        return { c: s.c, h: l.size, w: l.size };
+      case 'flatten':
+        return { c: s.c * s.h * s.w, h: 1, w: 1 };
       case 'linear': {
         this.inFeatures = s.c * s.h * s.w;
         return { c: l.out === 'classes' ? this.classes : l.out, h: 1, w: 1 };
       }
-      default: return s;
+      default:
+        return s;
     }
   }
 
@@ -112,7 +133,8 @@ export class Model {
     const fan = fanIn(wShape);
     const w = fillInit(new Float32Array(numel(wShape)), l.init, fan, rng);
     const b = new Float32Array(out);
-    if (l.bias === 'init') fillInit(b, l.init, fan, rng); else b.fill(l.bias);
+    if (l.bias === 'init') fillInit(b, l.init, fan, rng);
+    else b.fill(l.bias);
     const wt = parameter(this.engine, w, wShape, `${l.name}.weight`);
     const bt = parameter(this.engine, b, [out], `${l.name}.bias`);
     this.params.push(wt, bt);
@@ -128,7 +150,9 @@ export class Model {
   forward(x: Tensor, opts: ForwardOptions): Tensor {
     const want = [-1, this.channels, this.inputSize, this.inputSize];
     if (x.shape.length !== 4 || x.shape[1] !== want[1] || x.shape[2] !== want[2] || x.shape[3] !== want[3]) {
-      throw new ShapeError(`model ${this.arch.name}: input has shape ${fmtShape(x.shape)}, expected [N,${want.slice(1).join(',')}]`);
+      throw new ShapeError(
+        `model ${this.arch.name}: input has shape ${fmtShape(x.shape)}, expected [N,${want.slice(1).join(',')}]`,
+      );
     }
     // without a tape nothing else refers to an intermediate: it is freed once consumed
     const training = isRecording(this.engine);
@@ -145,16 +169,28 @@ export class Model {
 
   /** Layer i on h (x: the model's input, which is never freed). */
   private layer(i: number, h: Tensor, x: Tensor, recording: boolean, opts: ForwardOptions): Tensor {
-    const l = this.arch.layers[i], p = this.layerParams[i];
+    const l = this.arch.layers[i],
+      p = this.layerParams[i];
     switch (l.kind) {
-      case 'conv': return conv2d(h, p![0], p![1], { stride: l.stride, padding: l.pad, groups: l.groups, relu: l.relu });
-      case 'lrn': return lrn(h, { size: l.size, alpha: l.alpha, beta: l.beta, k: l.k });
-      case 'maxpool': return maxPool2d(h, { kernel: l.kernel, stride: l.stride });
-      case 'adaptiveavgpool': return adaptiveAvgPool2d(h, [l.size, l.size]);
+      case 'conv':
+        return conv2d(h, p![0], p![1], { stride: l.stride, padding: l.pad, groups: l.groups, relu: l.relu });
+      case 'lrn':
+        return lrn(h, { size: l.size, alpha: l.alpha, beta: l.beta, k: l.k });
+      case 'maxpool':
+        return maxPool2d(h, { kernel: l.kernel, stride: l.stride });
+      case 'adaptiveavgpool':
+        return adaptiveAvgPool2d(h, [l.size, l.size]);
       // inference hands the storage over instead of viewing it, so it is freed with the result
-      case 'flatten': return recording || h === x ? flatten(h) : h.moveTo([h.shape[0], h.size / h.shape[0]]);
-      case 'dropout': return dropout(h, this.dropoutP, { seed: hashSeed(opts.seed ?? 0, i), step: opts.step ?? 0, training: opts.training });
-      case 'linear': return linear(h, p![0], p![1], { relu: l.relu });
+      case 'flatten':
+        return recording || h === x ? flatten(h) : h.moveTo([h.shape[0], h.size / h.shape[0]]);
+      case 'dropout':
+        return dropout(h, this.dropoutP, {
+          seed: hashSeed(opts.seed ?? 0, i),
+          step: opts.step ?? 0,
+          training: opts.training,
+        });
+      case 'linear':
+        return linear(h, p![0], p![1], { relu: l.relu });
     }
   }
 

@@ -8,7 +8,9 @@ import type { Tensor } from '../tensor/tensor.js';
 export type NamedValues = Map<string, { shape: readonly number[]; data: ArrayLike<number> }>;
 
 /** Host copies of the parameters by name (names must be unique). */
-export async function readParameters(params: readonly Tensor[]): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
+export async function readParameters(
+  params: readonly Tensor[],
+): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const p of params) {
     if (out.has(p.name)) throw new ShapeError(`parameters: two are named '${p.name}'; names identify them in files`);
@@ -22,18 +24,31 @@ export async function readParameters(params: readonly Tensor[]): Promise<Map<str
  * is written and a FormatError from `source` lists what is missing or misshapen (`what`: what the
  * parameters are, for the message). Extra names in `values` are ignored.
  */
-export function writeParameters(params: readonly Tensor[], values: NamedValues, source: string, what = 'these parameters'): void {
-  const missing: string[] = [], misshapen: string[] = [];
+export function writeParameters(
+  params: readonly Tensor[],
+  values: NamedValues,
+  source: string,
+  what = 'these parameters',
+): void {
+  const missing: string[] = [],
+    misshapen: string[] = [];
   for (const p of params) {
     const t = values.get(p.name);
     if (!t) missing.push(p.name);
-    else if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i]) || t.data.length !== p.size) {
+    else if (
+      t.shape.length !== p.shape.length ||
+      t.shape.some((d, i) => d !== p.shape[i]) ||
+      t.data.length !== p.size
+    ) {
       misshapen.push(`${p.name} ${fmtShape(t.shape)} (expected ${fmtShape(p.shape)})`);
     }
   }
   if (missing.length || misshapen.length) {
-    throw new FormatError(`${source}: not weights of ${what}:` +
-      (missing.length ? ` missing ${missing.join(', ')};` : '') + (misshapen.length ? ` misshapen ${misshapen.join(', ')}` : ''));
+    throw new FormatError(
+      `${source}: not weights of ${what}:` +
+        (missing.length ? ` missing ${missing.join(', ')};` : '') +
+        (misshapen.length ? ` misshapen ${misshapen.join(', ')}` : ''),
+    );
   }
   for (const p of params) p.write(values.get(p.name)!.data);
 }
@@ -46,12 +61,19 @@ export async function parameterTensors(params: readonly Tensor[]): Promise<Recor
 }
 
 /** The parameters as safetensors bytes (F32 by name, with a checksum). */
-export async function encodeParameters(params: readonly Tensor[], metadata: Record<string, string> = {}): Promise<Uint8Array> {
+export async function encodeParameters(
+  params: readonly Tensor[],
+  metadata: Record<string, string> = {},
+): Promise<Uint8Array> {
   return encodeSafetensors(await parameterTensors(params), metadata, { checksum: true });
 }
 
 /** Load safetensors bytes (or a decoded file) into the parameters by name (see writeParameters). */
-export function decodeParameters(params: readonly Tensor[], input: Uint8Array | Safetensors, source = '<buffer>'): void {
+export function decodeParameters(
+  params: readonly Tensor[],
+  input: Uint8Array | Safetensors,
+  source = '<buffer>',
+): void {
   const file = input instanceof Uint8Array ? decodeSafetensors(input, source) : input;
   const values: NamedValues = new Map();
   for (const [name, t] of Object.entries(file.tensors)) {

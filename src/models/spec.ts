@@ -4,19 +4,38 @@
 import { ShapeError } from '../errors.js';
 
 export type Init =
-  | { kind: 'normal'; std: number }         // the paper: N(0, 0.01)
-  | { kind: 'kaiming' }                     // He normal, std = sqrt(2 / fan_in)
-  | { kind: 'torch' }                       // PyTorch's default: U(±1/sqrt(fan_in)) for weight and bias
+  | { kind: 'normal'; std: number } // the paper: N(0, 0.01)
+  | { kind: 'kaiming' } // He normal, std = sqrt(2 / fan_in)
+  | { kind: 'torch' } // PyTorch's default: U(±1/sqrt(fan_in)) for weight and bias
   | { kind: 'zeros' };
 
 export type Layer =
-  | { kind: 'conv'; name: string; out: number; kernel: number; stride: number; pad: number; groups: number; relu: boolean; init: Init; bias: number | 'init' }
+  | {
+      kind: 'conv';
+      name: string;
+      out: number;
+      kernel: number;
+      stride: number;
+      pad: number;
+      groups: number;
+      relu: boolean;
+      init: Init;
+      bias: number | 'init';
+    }
   | { kind: 'lrn'; size: number; alpha: number; beta: number; k: number }
   | { kind: 'maxpool'; kernel: number; stride: number }
   | { kind: 'adaptiveavgpool'; size: number }
   | { kind: 'flatten' }
   | { kind: 'dropout' }
-  | { kind: 'linear'; name: string; out: number | 'classes'; relu: boolean; init: Init; bias: number | 'init'; feature?: string };
+  | {
+      kind: 'linear';
+      name: string;
+      out: number | 'classes';
+      relu: boolean;
+      init: Init;
+      bias: number | 'init';
+      feature?: string;
+    };
 
 /**
  * How image files are resized: 'lanczos3', sharp's default kernel (with JPEG shrink-on-load), or
@@ -59,10 +78,24 @@ export function fixedNormalization(arch: Arch, channels: number): { mean: number
   return { mean: new Array(channels).fill(avg(f.mean)), std: new Array(channels).fill(avg(f.std)) };
 }
 
-const conv = (name: string, out: number, kernel: number, stride: number, pad: number, groups: number, init: Init, bias: number | 'init'): Layer =>
-  ({ kind: 'conv', name, out, kernel, stride, pad, groups, relu: true, init, bias });
-const fc = (name: string, out: number | 'classes', relu: boolean, init: Init, bias: number | 'init', feature?: string): Layer =>
-  ({ kind: 'linear', name, out, relu, init, bias, feature });
+const conv = (
+  name: string,
+  out: number,
+  kernel: number,
+  stride: number,
+  pad: number,
+  groups: number,
+  init: Init,
+  bias: number | 'init',
+): Layer => ({ kind: 'conv', name, out, kernel, stride, pad, groups, relu: true, init, bias });
+const fc = (
+  name: string,
+  out: number | 'classes',
+  relu: boolean,
+  init: Init,
+  bias: number | 'init',
+  feature?: string,
+): Layer => ({ kind: 'linear', name, out, relu, init, bias, feature });
 const paperLrn: Layer = { kind: 'lrn', size: 5, alpha: 1e-4, beta: 0.75, k: 2 };
 const pool: Layer = { kind: 'maxpool', kernel: 3, stride: 2 };
 const drop: Layer = { kind: 'dropout' };
@@ -76,15 +109,26 @@ const flat: Layer = { kind: 'flatten' };
  */
 const N01: Init = { kind: 'normal', std: 0.01 };
 export const paper: Arch = {
-  name: 'paper', channels: 3, inputSize: 227, pixelScale: 1,
+  name: 'paper',
+  channels: 3,
+  inputSize: 227,
+  pixelScale: 1,
   layers: [
-    conv('conv1', 96, 11, 4, 0, 1, N01, 0), paperLrn, pool,
-    conv('conv2', 256, 5, 1, 2, 2, N01, 1), paperLrn, pool,
+    conv('conv1', 96, 11, 4, 0, 1, N01, 0),
+    paperLrn,
+    pool,
+    conv('conv2', 256, 5, 1, 2, 2, N01, 1),
+    paperLrn,
+    pool,
     conv('conv3', 384, 3, 1, 1, 1, N01, 0),
     conv('conv4', 384, 3, 1, 1, 2, N01, 1),
-    conv('conv5', 256, 3, 1, 1, 2, N01, 1), pool, flat,
-    fc('fc6', 4096, true, N01, 1), drop,
-    fc('fc7', 4096, true, N01, 1, 'fc7'), drop,
+    conv('conv5', 256, 3, 1, 1, 2, N01, 1),
+    pool,
+    flat,
+    fc('fc6', 4096, true, N01, 1),
+    drop,
+    fc('fc7', 4096, true, N01, 1, 'fc7'),
+    drop,
     fc('fc8', 'classes', false, N01, 0),
   ],
 };
@@ -98,16 +142,27 @@ export const paper: Arch = {
  */
 const T: Init = { kind: 'torch' };
 export const torchvision: Arch = {
-  name: 'torchvision', channels: 3, inputSize: 224, pixelScale: 1 / 255, fixedNorm: { mean: IMAGENET_MEAN, std: IMAGENET_STD }, resample: 'bilinear',
+  name: 'torchvision',
+  channels: 3,
+  inputSize: 224,
+  pixelScale: 1 / 255,
+  fixedNorm: { mean: IMAGENET_MEAN, std: IMAGENET_STD },
+  resample: 'bilinear',
   layers: [
-    conv('features.0', 64, 11, 4, 2, 1, T, 'init'), pool,
-    conv('features.3', 192, 5, 1, 2, 1, T, 'init'), pool,
+    conv('features.0', 64, 11, 4, 2, 1, T, 'init'),
+    pool,
+    conv('features.3', 192, 5, 1, 2, 1, T, 'init'),
+    pool,
     conv('features.6', 384, 3, 1, 1, 1, T, 'init'),
     conv('features.8', 256, 3, 1, 1, 1, T, 'init'),
-    conv('features.10', 256, 3, 1, 1, 1, T, 'init'), pool,
-    { kind: 'adaptiveavgpool', size: 6 }, flat,
-    drop, fc('classifier.1', 4096, true, T, 'init'),
-    drop, fc('classifier.4', 4096, true, T, 'init', 'fc7'),
+    conv('features.10', 256, 3, 1, 1, 1, T, 'init'),
+    pool,
+    { kind: 'adaptiveavgpool', size: 6 },
+    flat,
+    drop,
+    fc('classifier.1', 4096, true, T, 'init'),
+    drop,
+    fc('classifier.4', 4096, true, T, 'init', 'fc7'),
     fc('classifier.6', 'classes', false, T, 'init'),
   ],
 };
@@ -134,26 +189,40 @@ export const torchvision: Arch = {
  */
 const K: Init = { kind: 'kaiming' };
 export const mini: Arch = {
-  name: 'mini', channels: 1, inputSize: 28, pixelScale: 1 / 255,
+  name: 'mini',
+  channels: 1,
+  inputSize: 28,
+  pixelScale: 1 / 255,
   layers: [
-    conv('conv1', 24, 5, 1, 2, 1, K, 0), paperLrn, pool,
-    conv('conv2', 48, 5, 1, 2, 2, K, 0), paperLrn, pool,
+    conv('conv1', 24, 5, 1, 2, 1, K, 0),
+    paperLrn,
+    pool,
+    conv('conv2', 48, 5, 1, 2, 2, K, 0),
+    paperLrn,
+    pool,
     conv('conv3', 64, 3, 1, 1, 1, K, 0),
     conv('conv4', 64, 3, 1, 1, 2, K, 0),
-    conv('conv5', 48, 3, 1, 1, 2, K, 0), pool, flat,
-    fc('fc6', 256, true, K, 0), drop,
-    fc('fc7', 256, true, K, 0, 'fc7'), drop,
+    conv('conv5', 48, 3, 1, 1, 2, K, 0),
+    pool,
+    flat,
+    fc('fc6', 256, true, K, 0),
+    drop,
+    fc('fc7', 256, true, K, 0, 'fc7'),
+    drop,
     fc('fc8', 'classes', false, N01, 0),
   ],
 };
 
 export const archs = { paper, torchvision, mini } as const;
 export type ArchName = keyof typeof archs;
+/** The built-in archs' names (the CLI's --arch choices). */
+export const ARCH_NAMES = Object.keys(archs) as ArchName[];
 
 /** A built-in arch by name, or the table given. */
 export function archOf(arch: Arch | string): Arch {
   if (typeof arch !== 'string') return arch;
-  if (!Object.hasOwn(archs, arch)) throw new ShapeError(`unknown arch '${arch}' (built in: ${Object.keys(archs).join(', ')}; or pass a layer table)`);
+  if (!Object.hasOwn(archs, arch))
+    throw new ShapeError(`unknown arch '${arch}' (built in: ${Object.keys(archs).join(', ')}; or pass a layer table)`);
   return archs[arch as ArchName];
 }
 

@@ -29,7 +29,9 @@ export async function createEngine(options: NodeEngineOptions = {}): Promise<Eng
   try {
     dawn = await import('webgpu');
   } catch (e) {
-    throw new AdapterError(`Dawn (npm package webgpu) could not be loaded: ${(e as Error).message}; install it with: npm install webgpu`);
+    throw new AdapterError(
+      `Dawn (npm package webgpu) could not be loaded: ${(e as Error).message}; install it with: npm install webgpu`,
+    );
   }
   const flags = options.dawnFlags ?? [];
   const key = JSON.stringify(flags);

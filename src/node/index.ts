@@ -5,7 +5,14 @@
 /// <reference types="@webgpu/types" preserve="true" />
 export { createEngine, type NodeEngineOptions } from './dawn.js';
 export { readSafetensors, writeSafetensors } from './files/safetensors.js';
-export { saveCheckpoint, loadCheckpoint, loadWeightsOnly, openModel, saveParameters, loadParameters } from './files/checkpoint.js';
+export {
+  saveCheckpoint,
+  loadCheckpoint,
+  loadWeightsOnly,
+  openModel,
+  saveParameters,
+  loadParameters,
+} from './files/checkpoint.js';
 export { readNpy, readNpyHeader, writeNpy } from './files/npy.js';
 export { readIdx, decodeIdx, writeIdx, type IdxOptions } from './files/idx.js';
 export { atomicWrite, CheckpointWriteError, type AtomicFs } from './files/atomic.js';

@@ -9,8 +9,13 @@ let loading: Promise<SharpFactory> | undefined;
 
 /** The sharp function, loaded once. */
 export function loadSharp(): Promise<SharpFactory> {
-  return (loading ??= import('sharp').then((m) => m.default, (e: unknown) => {
-    loading = undefined;
-    throw new MissingDependencyError(`reading image files and writing pictures needs the optional package sharp, which could not be loaded (${(e as Error).message.split('\n')[0]}); install it with: npm install sharp`);
-  }));
+  return (loading ??= import('sharp').then(
+    (m) => m.default,
+    (e: unknown) => {
+      loading = undefined;
+      throw new MissingDependencyError(
+        `reading image files and writing pictures needs the optional package sharp, which could not be loaded (${(e as Error).message.split('\n')[0]}); install it with: npm install sharp`,
+      );
+    },
+  ));
 }

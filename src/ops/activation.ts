@@ -18,8 +18,11 @@ function actForward(x: Tensor, kind: Activation): Tensor {
   const y = new Tensor(x.engine, x.shape, 'f32', { name: kind });
   for (const c of x.chunks()) {
     x.engine.dispatch({
-      kernel: actFwd, overrides: { TANH: kind === 'tanh' ? 1 : 0 }, params: [ceilDiv(c.count, 4)],
-      buffers: [x.bindingVec4(c.start, c.count), y.bindingVec4(c.start, c.count)], workgroups: grid1d(ceilDiv(c.count, 1024)),
+      kernel: actFwd,
+      overrides: { TANH: kind === 'tanh' ? 1 : 0 },
+      params: [ceilDiv(c.count, 4)],
+      buffers: [x.bindingVec4(c.start, c.count), y.bindingVec4(c.start, c.count)],
+      workgroups: grid1d(ceilDiv(c.count, 1024)),
     });
   }
   return y;
@@ -27,12 +30,16 @@ function actForward(x: Tensor, kind: Activation): Tensor {
 
 /** dx from the activation's output y and dy: shapes equal (any). */
 export function activationBackward(y: Tensor, dy: Tensor, kind: Activation): Tensor {
-  expectDType(`${kind} backward`, 'y', y, 'f32'); expectDType(`${kind} backward`, 'dy', dy, 'f32');
-  if (dy.size !== y.size) throw new ShapeError(`${kind} backward: dy ${fmtShape(dy.shape)} does not match y ${fmtShape(y.shape)}`);
+  expectDType(`${kind} backward`, 'y', y, 'f32');
+  expectDType(`${kind} backward`, 'dy', dy, 'f32');
+  if (dy.size !== y.size)
+    throw new ShapeError(`${kind} backward: dy ${fmtShape(dy.shape)} does not match y ${fmtShape(y.shape)}`);
   const dx = new Tensor(y.engine, y.shape, 'f32', { name: `d${kind}` });
   for (const c of y.chunks()) {
     y.engine.dispatch({
-      kernel: actBwd, overrides: { TANH: kind === 'tanh' ? 1 : 0 }, params: [ceilDiv(c.count, 4)],
+      kernel: actBwd,
+      overrides: { TANH: kind === 'tanh' ? 1 : 0 },
+      params: [ceilDiv(c.count, 4)],
       buffers: [y.bindingVec4(c.start, c.count), dy.bindingVec4(c.start, c.count), dx.bindingVec4(c.start, c.count)],
       workgroups: grid1d(ceilDiv(c.count, 1024)),
     });

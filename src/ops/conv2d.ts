@@ -33,7 +33,12 @@ export interface Conv2dOptions {
  * and the workgroup size: WG invocations, halved down to minWG while that pads the pixel/tap range
  * less (13×13 layers waste 12% of a 64·8-pixel tile, 4% of a 16·8 one).
  */
-export interface ConvTile { TM: number; TN: number; WG: number; minWG: number }
+export interface ConvTile {
+  TM: number;
+  TN: number;
+  WG: number;
+  minWG: number;
+}
 
 /**
  * Tile shapes per kernel (override constants), tuned on lavapipe with bench/conv.bench.ts. Another
@@ -51,11 +56,19 @@ export const conv2dTiles: { fwd: ConvTile; bwdData: ConvTile; bwdFilter: ConvTil
  * compile); WG shrinks while that pads n less.
  */
 function chooseTile(t: ConvTile, m: number, n: number): { TM: number; TN: number; WG: number } {
-  let TM = t.TM, TN = t.TN;
+  let TM = t.TM,
+    TN = t.TN;
   // 24 channels (mini's conv1/2/5 per group) fill two 12-channel tiles, but pad 16-channel ones by 33%
-  if (TM === 16 && Math.ceil(m / 12) * 12 < Math.ceil(m / 16) * 16) { TM = 12; TN = Math.min(16, Math.floor((t.TM * t.TN) / 12)); }
+  if (TM === 16 && Math.ceil(m / 12) * 12 < Math.ceil(m / 16) * 16) {
+    TM = 12;
+    TN = Math.min(16, Math.floor((t.TM * t.TN) / 12));
+  }
   for (const small of [4, 8]) {
-    if (m <= small && small < TM) { TM = small; TN = Math.min(16, Math.floor((t.TM * t.TN) / small)); break; }
+    if (m <= small && small < TM) {
+      TM = small;
+      TN = Math.min(16, Math.floor((t.TM * t.TN) / small));
+      break;
+    }
   }
   // a range of a few dozen (conv1's 25 filter taps) would leave most of a WG·TN = 256 tile idle
   if (n <= 64 && TN > 4) return { TM, TN: 4, WG: 8 };
@@ -67,43 +80,70 @@ function chooseTile(t: ConvTile, m: number, n: number): { TM: number; TN: number
 
 /** Everything a kernel needs to know about one convolution. */
 interface Geom {
-  n: number; c: number; h: number; w: number;
-  o: number; kh: number; kw: number; oh: number; ow: number;
-  sy: number; sx: number; py: number; px: number;
-  groups: number; cg: number; og: number;
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  o: number;
+  kh: number;
+  kw: number;
+  oh: number;
+  ow: number;
+  sy: number;
+  sx: number;
+  py: number;
+  px: number;
+  groups: number;
+  cg: number;
+  og: number;
 }
 
 const pair = (v: number | [number, number] | undefined, dflt: number): [number, number] =>
   v === undefined ? [dflt, dflt] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
 
 function geometry(op: string, xShape: readonly number[], wShape: readonly number[], opts: Conv2dOptions): Geom {
-  if (xShape.length !== 4) throw new ShapeError(`${op}: input has shape ${fmtShape(xShape)}, expected rank 4 [N,C,H,W]`);
-  if (wShape.length !== 4) throw new ShapeError(`${op}: weight has shape ${fmtShape(wShape)}, expected rank 4 [O,C/groups,KH,KW]`);
+  if (xShape.length !== 4)
+    throw new ShapeError(`${op}: input has shape ${fmtShape(xShape)}, expected rank 4 [N,C,H,W]`);
+  if (wShape.length !== 4)
+    throw new ShapeError(`${op}: weight has shape ${fmtShape(wShape)}, expected rank 4 [O,C/groups,KH,KW]`);
   const [sy, sx] = pair(opts.stride, 1);
   const [py, px] = pair(opts.padding, 0);
   const groups = opts.groups ?? 1;
   const bad = (v: number, min: number) => !Number.isInteger(v) || v < min;
-  if (bad(sy, 1) || bad(sx, 1)) throw new ShapeError(`${op}: stride ${JSON.stringify(opts.stride)} must be positive integers`);
-  if (bad(py, 0) || bad(px, 0)) throw new ShapeError(`${op}: padding ${JSON.stringify(opts.padding)} must be non-negative integers`);
+  if (bad(sy, 1) || bad(sx, 1))
+    throw new ShapeError(`${op}: stride ${JSON.stringify(opts.stride)} must be positive integers`);
+  if (bad(py, 0) || bad(px, 0))
+    throw new ShapeError(`${op}: padding ${JSON.stringify(opts.padding)} must be non-negative integers`);
   if (bad(groups, 1)) throw new ShapeError(`${op}: groups=${groups} must be a positive integer`);
   const [n, c, h, w] = xShape;
   const [o, cg, kh, kw] = wShape;
   if (c % groups !== 0 || o % groups !== 0) {
-    throw new ShapeError(`${op}: groups=${groups} must divide input channels (input ${fmtShape(xShape)}) and output channels (weight ${fmtShape(wShape)})`);
+    throw new ShapeError(
+      `${op}: groups=${groups} must divide input channels (input ${fmtShape(xShape)}) and output channels (weight ${fmtShape(wShape)})`,
+    );
   }
   if (cg * groups !== c) {
-    throw new ShapeError(`${op}: weight ${fmtShape(wShape)} does not fit input ${fmtShape(xShape)} with groups=${groups}: expected weight[1] = C/groups = ${c / groups}`);
+    throw new ShapeError(
+      `${op}: weight ${fmtShape(wShape)} does not fit input ${fmtShape(xShape)} with groups=${groups}: expected weight[1] = C/groups = ${c / groups}`,
+    );
   }
   if (kh < 1 || kw < 1) throw new ShapeError(`${op}: weight ${fmtShape(wShape)} has an empty kernel`);
-  const oh = Math.floor((h + 2 * py - kh) / sy) + 1, ow = Math.floor((w + 2 * px - kw) / sx) + 1;
+  const oh = Math.floor((h + 2 * py - kh) / sy) + 1,
+    ow = Math.floor((w + 2 * px - kw) / sx) + 1;
   if (h + 2 * py < kh || w + 2 * px < kw) {
-    throw new ShapeError(`${op}: kernel ${kh}x${kw} is larger than the padded input ${h + 2 * py}x${w + 2 * px} (input ${fmtShape(xShape)}, weight ${fmtShape(wShape)})`);
+    throw new ShapeError(
+      `${op}: kernel ${kh}x${kw} is larger than the padded input ${h + 2 * py}x${w + 2 * px} (input ${fmtShape(xShape)}, weight ${fmtShape(wShape)})`,
+    );
   }
   return { n, c, h, w, o, kh, kw, oh, ow, sy, sx, py, px, groups, cg, og: o / groups };
 }
 
 /** Output shape [N, O, OH, OW] of conv2d(x, w) (throws ShapeError when the shapes do not fit). */
-export function conv2dOutputShape(xShape: readonly number[], wShape: readonly number[], opts: Conv2dOptions = {}): number[] {
+export function conv2dOutputShape(
+  xShape: readonly number[],
+  wShape: readonly number[],
+  opts: Conv2dOptions = {},
+): number[] {
   const g = geometry('conv2d', xShape, wShape, opts);
   return [g.n, g.o, g.oh, g.ow];
 }
@@ -114,18 +154,33 @@ const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
  * Split the batch into runs of images such that, for each per-image size in `perImage`, a run fits
  * one storage binding and starts at a bindable offset; `maxImages` caps a run further (dispatch size).
  */
-function imageChunks(e: Engine, op: string, n: number, perImage: number[], maxImages = Infinity): Array<{ n0: number; count: number }> {
+function imageChunks(
+  e: Engine,
+  op: string,
+  n: number,
+  perImage: number[],
+  maxImages = Infinity,
+): Array<{ n0: number; count: number }> {
   const align = Math.max(1, e.limits.minStorageBufferOffsetAlignment / 4);
   let fit = maxImages;
   for (const per of perImage) {
-    if (per > e.maxBindingElems) throw new LimitError(`${op}: one image of ${per} elements exceeds one storage binding (${e.maxBindingElems} elements)`);
+    if (per > e.maxBindingElems)
+      throw new LimitError(
+        `${op}: one image of ${per} elements exceeds one storage binding (${e.maxBindingElems} elements)`,
+      );
     fit = Math.min(fit, Math.floor(e.maxBindingElems / Math.max(1, per)));
   }
   if (fit >= n) return [{ n0: 0, count: n }];
   let step = 1; // images per chunk must be a multiple of step so every chunk starts aligned
-  for (const per of perImage) { const s = align / gcd(align, per); step = (step * s) / gcd(step, s); }
+  for (const per of perImage) {
+    const s = align / gcd(align, per);
+    step = (step * s) / gcd(step, s);
+  }
   const most = Math.floor(fit / step) * step;
-  if (most === 0) throw new LimitError(`${op}: no run of images fits one storage binding at offsets aligned to ${align * 4} bytes (image sizes ${perImage.join(', ')} elements)`);
+  if (most === 0)
+    throw new LimitError(
+      `${op}: no run of images fits one storage binding at offsets aligned to ${align * 4} bytes (image sizes ${perImage.join(', ')} elements)`,
+    );
   const chunks = Math.ceil(n / most);
   const per = Math.min(most, Math.ceil(Math.ceil(n / chunks) / step) * step); // balanced
   const out = [];
@@ -134,30 +189,66 @@ function imageChunks(e: Engine, op: string, n: number, perImage: number[], maxIm
 }
 
 const MAX_WG = 65535;
-const params = (g: Geom, n: number): number[] => [n, g.c, g.h, g.w, g.o, g.oh, g.ow, g.kh, g.kw, g.sy, g.sx, g.py, g.px, g.cg, g.og];
+const params = (g: Geom, n: number): number[] => [
+  n,
+  g.c,
+  g.h,
+  g.w,
+  g.o,
+  g.oh,
+  g.ow,
+  g.kh,
+  g.kw,
+  g.sy,
+  g.sx,
+  g.py,
+  g.px,
+  g.cg,
+  g.og,
+];
 
 function checkFits(op: string, t: Tensor): void {
-  if (t.size > t.engine.maxBindingElems) throw new LimitError(`${op}: ${t.name} ${fmtShape(t.shape)} exceeds one storage binding (${t.engine.maxBindingElems} elements)`);
+  if (t.size > t.engine.maxBindingElems)
+    throw new LimitError(
+      `${op}: ${t.name} ${fmtShape(t.shape)} exceeds one storage binding (${t.engine.maxBindingElems} elements)`,
+    );
 }
 
 /** y = conv(x, w) + b (then ReLU): x [N,C,H,W], w [O,C/groups,KH,KW], b [O] or undefined → y [N,O,OH,OW]. No tape. */
 export function conv2dForward(x: Tensor, w: Tensor, b: Tensor | undefined, opts: Conv2dOptions = {}): Tensor {
   const op = 'conv2d';
   const g = geometry(op, x.shape, w.shape, opts);
-  expectDType(op, 'input', x, 'f32'); expectDType(op, 'weight', w, 'f32');
-  if (b) { expectShape(op, 'bias', b, [g.o]); expectDType(op, 'bias', b, 'f32'); }
+  expectDType(op, 'input', x, 'f32');
+  expectDType(op, 'weight', w, 'f32');
+  if (b) {
+    expectShape(op, 'bias', b, [g.o]);
+    expectDType(op, 'bias', b, 'f32');
+  }
   checkFits(op, w);
   const e = x.engine;
   const y = new Tensor(e, [g.n, g.o, g.oh, g.ow], 'f32', { name: op });
   if (y.size === 0) return y;
-  const xImg = g.c * g.h * g.w, yImg = g.o * g.oh * g.ow;
+  const xImg = g.c * g.h * g.w,
+    yImg = g.o * g.oh * g.ow;
   const t = chooseTile(conv2dTiles.fwd, g.og, g.n * g.oh * g.ow);
-  for (const { n0, count } of imageChunks(e, op, g.n, [xImg, yImg], Math.floor(MAX_WG * t.WG * t.TN / (g.oh * g.ow)))) {
+  for (const { n0, count } of imageChunks(
+    e,
+    op,
+    g.n,
+    [xImg, yImg],
+    Math.floor((MAX_WG * t.WG * t.TN) / (g.oh * g.ow)),
+  )) {
     e.dispatch({
-      kernel: fwdKernel, overrides: { ...t, HAS_BIAS: b ? 1 : 0, RELU: opts.relu ? 1 : 0 },
+      kernel: fwdKernel,
+      overrides: { ...t, HAS_BIAS: b ? 1 : 0, RELU: opts.relu ? 1 : 0 },
       params: params(g, count),
-      buffers: [x.binding(n0 * xImg, count * xImg), w.binding(), (b ?? w).binding(), y.binding(n0 * yImg, count * yImg)],
-      workgroups: [Math.ceil(count * g.oh * g.ow / (t.WG * t.TN)), Math.ceil(g.og / t.TM), g.groups],
+      buffers: [
+        x.binding(n0 * xImg, count * xImg),
+        w.binding(),
+        (b ?? w).binding(),
+        y.binding(n0 * yImg, count * yImg),
+      ],
+      workgroups: [Math.ceil((count * g.oh * g.ow) / (t.WG * t.TN)), Math.ceil(g.og / t.TM), g.groups],
     });
   }
   return y;
@@ -178,21 +269,30 @@ export function conv2dBackwardData(dy: Tensor, w: Tensor, xShape: readonly numbe
   const dx = new Tensor(e, xShape, 'f32', { name: 'conv2d.dx' });
   if (dx.size === 0) return dx;
   if (dy.size === 0) return fill(dx, 0);
-  const ha = Math.ceil(g.h / g.sy), wa = Math.ceil(g.w / g.sx);
-  const xImg = g.c * g.h * g.w, yImg = g.o * g.oh * g.ow;
+  const ha = Math.ceil(g.h / g.sy),
+    wa = Math.ceil(g.w / g.sx);
+  const xImg = g.c * g.h * g.w,
+    yImg = g.o * g.oh * g.ow;
   const t = chooseTile(conv2dTiles.bwdData, g.cg, g.n * ha * wa);
-  for (const { n0, count } of imageChunks(e, op, g.n, [xImg, yImg], Math.floor(MAX_WG * t.WG * t.TN / (ha * wa)))) {
+  for (const { n0, count } of imageChunks(e, op, g.n, [xImg, yImg], Math.floor((MAX_WG * t.WG * t.TN) / (ha * wa)))) {
     e.dispatch({
-      kernel: bwdDataKernel, overrides: t, params: [...params(g, count), ha, wa],
+      kernel: bwdDataKernel,
+      overrides: t,
+      params: [...params(g, count), ha, wa],
       buffers: [dy.binding(n0 * yImg, count * yImg), w.binding(), dx.binding(n0 * xImg, count * xImg)],
-      workgroups: [Math.ceil(count * ha * wa / (t.WG * t.TN)), Math.ceil(g.cg / t.TM), g.groups * g.sy * g.sx],
+      workgroups: [Math.ceil((count * ha * wa) / (t.WG * t.TN)), Math.ceil(g.cg / t.TM), g.groups * g.sy * g.sx],
     });
   }
   return dx;
 }
 
 /** dw of conv2d: x [N,C,H,W], dy [N,O,OH,OW] → dw of shape wShape [O,C/groups,KH,KW] (summed over the batch). */
-export function conv2dBackwardFilter(x: Tensor, dy: Tensor, wShape: readonly number[], opts: Conv2dOptions = {}): Tensor {
+export function conv2dBackwardFilter(
+  x: Tensor,
+  dy: Tensor,
+  wShape: readonly number[],
+  opts: Conv2dOptions = {},
+): Tensor {
   const op = 'conv2d backward filter';
   const g = geometry(op, x.shape, wShape, opts);
   expectGrad(op, g, dy);
@@ -201,20 +301,25 @@ export function conv2dBackwardFilter(x: Tensor, dy: Tensor, wShape: readonly num
   checkFits(op, dw);
   if (dw.size === 0) return dw;
   if (g.n === 0) return fill(dw, 0);
-  const xImg = g.c * g.h * g.w, yImg = g.o * g.oh * g.ow;
+  const xImg = g.c * g.h * g.w,
+    yImg = g.o * g.oh * g.ow;
   const kk = g.cg * g.kh * g.kw;
   const t = chooseTile(conv2dTiles.bwdFilter, g.og, kk);
   const grid: [number, number, number] = [Math.ceil(kk / (t.WG * t.TN)), Math.ceil(g.og / t.TM), g.groups];
   const chunks = imageChunks(e, op, g.n, [xImg, yImg]);
-  const splits = chunks.length === 1 ? splitCount(grid[0] * grid[1] * grid[2], g.n, g.oh * g.ow, dw.size, e.maxBindingElems) : 1;
+  const splits =
+    chunks.length === 1 ? splitCount(grid[0] * grid[1] * grid[2], g.n, g.oh * g.ow, dw.size, e.maxBindingElems) : 1;
   if (splits > 1) {
     // split-K over the batch: partial dW per split, then a fixed-order sum over the splits
     const ips = Math.ceil(g.n / splits);
     const used = Math.ceil(g.n / ips);
     const partial = new Tensor(e, [used, dw.size], 'f32', { name: 'conv2d.dw.splits' });
     e.dispatch({
-      kernel: bwdFilterKernel, overrides: t, params: [...params(g, g.n), 0, ips],
-      buffers: [x.binding(), dy.binding(), partial.binding()], workgroups: [grid[0], grid[1], g.groups * used],
+      kernel: bwdFilterKernel,
+      overrides: t,
+      params: [...params(g, g.n), 0, ips],
+      buffers: [x.binding(), dy.binding(), partial.binding()],
+      workgroups: [grid[0], grid[1], g.groups * used],
     });
     colSum(partial, dw);
     partial.dispose();
@@ -222,7 +327,9 @@ export function conv2dBackwardFilter(x: Tensor, dy: Tensor, wShape: readonly num
   }
   chunks.forEach(({ n0, count }, i) => {
     e.dispatch({
-      kernel: bwdFilterKernel, overrides: t, params: [...params(g, count), i > 0 ? 1 : 0, count],
+      kernel: bwdFilterKernel,
+      overrides: t,
+      params: [...params(g, count), i > 0 ? 1 : 0, count],
       buffers: [x.binding(n0 * xImg, count * xImg), dy.binding(n0 * yImg, count * yImg), dw.binding()],
       workgroups: grid,
     });
@@ -235,7 +342,8 @@ export function conv2dBackwardFilter(x: Tensor, dy: Tensor, wShape: readonly num
  * (a conv1 with 25 taps has 2 without splitting: one core of lavapipe, a sliver of a GPU), while
  * each split still reduces ≥ SPLIT_MIN_ROWS products per weight and the partials fit one binding.
  */
-const SPLIT_TARGET_WG = 64, SPLIT_MIN_ROWS = 2048;
+const SPLIT_TARGET_WG = 64,
+  SPLIT_MIN_ROWS = 2048;
 function splitCount(workgroups: number, n: number, pixels: number, dwSize: number, maxElems: number): number {
   let s = Math.ceil(SPLIT_TARGET_WG / workgroups);
   s = Math.min(s, n, Math.floor((n * pixels) / SPLIT_MIN_ROWS), Math.floor(maxElems / dwSize));
@@ -245,7 +353,8 @@ function splitCount(workgroups: number, n: number, pixels: number, dwSize: numbe
 /** db of conv2d: dy [N,O,OH,OW] → [O], the sum over batch and pixels. */
 export function conv2dBiasGrad(dy: Tensor): Tensor {
   const op = 'conv2d bias gradient';
-  if (dy.shape.length !== 4) throw new ShapeError(`${op}: output gradient has shape ${fmtShape(dy.shape)}, expected rank 4 [N,O,OH,OW]`);
+  if (dy.shape.length !== 4)
+    throw new ShapeError(`${op}: output gradient has shape ${fmtShape(dy.shape)}, expected rank 4 [N,O,OH,OW]`);
   const [n, o, oh, ow] = dy.shape;
   const e = dy.engine;
   const db = new Tensor(e, [o], 'f32', { name: 'conv2d.db' });
@@ -253,8 +362,10 @@ export function conv2dBiasGrad(dy: Tensor): Tensor {
   const img = o * oh * ow;
   imageChunks(e, op, n, [img]).forEach(({ n0, count }, i) => {
     e.dispatch({
-      kernel: biasGradKernel, params: [count, o, oh * ow, i > 0 ? 1 : 0],
-      buffers: [dy.binding(n0 * img, count * img), db.binding()], workgroups: [o],
+      kernel: biasGradKernel,
+      params: [count, o, oh * ow, i > 0 ? 1 : 0],
+      buffers: [dy.binding(n0 * img, count * img), db.binding()],
+      workgroups: [o],
     });
   });
   return db;
@@ -268,7 +379,9 @@ export function conv2dBiasGrad(dy: Tensor): Tensor {
 export function conv2d(x: Tensor, w: Tensor, b: Tensor | undefined, opts: Conv2dOptions = {}): Tensor {
   const y = conv2dForward(x, w, b, opts);
   recordOp({
-    op: 'conv2d', inputs: b ? [x, w, b] : [x, w], output: y,
+    op: 'conv2d',
+    inputs: b ? [x, w, b] : [x, w],
+    output: y,
     backward: (dy) => {
       const d = opts.relu ? activationBackward(y, dy, 'relu') : dy;
       const dx = x.requiresGrad ? conv2dBackwardData(d, w, x.shape, opts) : undefined;

@@ -30,8 +30,10 @@ function applyMask(x: Tensor, p: number, seed: number, step: number): Tensor {
   const scale = p < 1 ? 1 / (1 - p) : 0;
   for (const c of x.chunks()) {
     x.engine.dispatch({
-      kernel: dropoutKernel, params: [c.count, c.start, seed >>> 0, step >>> 0, keep, f32(scale)],
-      buffers: [x.binding(c.start, c.count), y.binding(c.start, c.count)], workgroups: grid1d(ceilDiv(c.count, 256)),
+      kernel: dropoutKernel,
+      params: [c.count, c.start, seed >>> 0, step >>> 0, keep, f32(scale)],
+      buffers: [x.binding(c.start, c.count), y.binding(c.start, c.count)],
+      workgroups: grid1d(ceilDiv(c.count, 256)),
     });
   }
   return y;
@@ -43,7 +45,8 @@ function applyMask(x: Tensor, p: number, seed: number, step: number): Tensor {
  */
 export function dropout(x: Tensor, p: number, opts: DropoutOptions): Tensor {
   if (!(p >= 0 && p <= 1)) throw new AlexnetError(`dropout: p = ${p} is not in [0, 1]`);
-  if (!Number.isInteger(opts.seed) || !Number.isInteger(opts.step)) throw new AlexnetError(`dropout: seed ${opts.seed} and step ${opts.step} must be integers`);
+  if (!Number.isInteger(opts.seed) || !Number.isInteger(opts.step))
+    throw new AlexnetError(`dropout: seed ${opts.seed} and step ${opts.step} must be integers`);
   expectDType('dropout', 'x', x, 'f32');
   if (!opts.training || p === 0) return x;
   const y = applyMask(x, p, opts.seed, opts.step);

@@ -19,7 +19,8 @@ import { Tensor, expectDType } from '../tensor/tensor.js';
 import { activationBackward } from './activation.js';
 import { recordOp } from '../tape.js';
 
-const TM = 8, TN = 16; // register tile of gemm.wgsl
+const TM = 8,
+  TN = 16; // register tile of gemm.wgsl
 const gemmKernel: Kernel = { name: 'gemm', code: gemmWgsl };
 const transposeKernel: Kernel = { name: 'gemm_transpose', code: transposeWgsl };
 const colSumKernel: Kernel = { name: 'col_sum', code: colSumWgsl };
@@ -39,7 +40,10 @@ const whole = (t: Tensor, ld: number, off = 0): MatrixRef => ({ t, start: 0, cou
 function bind4(r: MatrixRef): GPUBufferBinding {
   const limit = r.t.engine.maxBindingElems * 4;
   const size = Math.min(Math.max(16, Math.ceil(r.count / 4) * 16), r.t.buffer.size - r.start * 4);
-  if (size > limit) throw new LimitError(`gemm: tensor '${r.t.name}' ${fmtShape(r.t.shape)} (${r.count} elements) exceeds one storage binding`);
+  if (size > limit)
+    throw new LimitError(
+      `gemm: tensor '${r.t.name}' ${fmtShape(r.t.shape)} (${r.count} elements) exceeds one storage binding`,
+    );
   return { buffer: r.t.buffer, offset: r.start * 4, size };
 }
 
@@ -51,23 +55,37 @@ const pow2ceil = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n))
  * (bias then runs along m). No shape checks: the callers below check the tensors.
  */
 export function gemm(o: {
-  M: number; N: number; K: number; a: MatrixRef; b: MatrixRef; c: MatrixRef;
-  transA?: boolean; transC?: boolean; bias?: MatrixRef; relu?: boolean; accumulate?: boolean;
+  M: number;
+  N: number;
+  K: number;
+  a: MatrixRef;
+  b: MatrixRef;
+  c: MatrixRef;
+  transA?: boolean;
+  transC?: boolean;
+  bias?: MatrixRef;
+  relu?: boolean;
+  accumulate?: boolean;
 }): void {
   const { M, N, K, a, b, c } = o;
   if (M === 0 || N === 0) return;
   // 64 invocations (tiles) per workgroup, 8×8 unless M or N is too small to keep them busy
   // (fc layers at small batch: M or N is the batch)
-  const tm = pow2ceil(ceilDiv(M, TM)), tn = pow2ceil(ceilDiv(N, TN));
+  const tm = pow2ceil(ceilDiv(M, TM)),
+    tn = pow2ceil(ceilDiv(N, TN));
   const wgx = Math.min(64 / Math.min(8, tm), tn);
   const overrides = {
-    TRANS_A: o.transA ? 1 : 0, TRANS_C: o.transC ? 1 : 0,
+    TRANS_A: o.transA ? 1 : 0,
+    TRANS_C: o.transC ? 1 : 0,
     ALIGN: aligned(a) && aligned(b) && (o.transC || aligned(c)) ? 1 : 0,
-    BIAS: o.bias ? 1 : 0, RELU: o.relu ? 1 : 0, ACCUM: o.accumulate ? 1 : 0,
+    BIAS: o.bias ? 1 : 0,
+    RELU: o.relu ? 1 : 0,
+    ACCUM: o.accumulate ? 1 : 0,
   };
   const biasBinding = o.bias ? o.bias.t.binding(o.bias.start, o.bias.count) : bind4(a); // unread placeholder
   c.t.engine.dispatch({
-    kernel: gemmKernel, overrides,
+    kernel: gemmKernel,
+    overrides,
     params: [M, N, K, a.ld, b.ld, c.ld, a.off, b.off, c.off, o.bias?.off ?? 0, wgx],
     buffers: [bind4(a), bind4(b), biasBinding, bind4(c)],
     workgroups: [ceilDiv(N, TN * wgx), ceilDiv(M, (TM * 64) / wgx)],
@@ -84,7 +102,10 @@ function transposed(x: Tensor): MatrixRef {
   const ld = Math.ceil(R / 4) * 4;
   const t = new Tensor(x.engine, [C, ld], 'f32', { name: `${x.name}ᵀ` });
   x.engine.dispatch({
-    kernel: transposeKernel, params: [R, C, C, ld], buffers: [x.binding(), t.binding()], workgroups: [ceilDiv(R, 8), ceilDiv(C, 8)],
+    kernel: transposeKernel,
+    params: [R, C, C, ld],
+    buffers: [x.binding(), t.binding()],
+    workgroups: [ceilDiv(R, 8), ceilDiv(C, 8)],
   });
   return whole(t, ld);
 }
@@ -92,10 +113,13 @@ function transposed(x: Tensor): MatrixRef {
 /** out[n] = scale · Σ_m x[m, n] for x [M, N] in one binding: bias gradients, loss means. */
 export function colSum(x: Tensor, out: Tensor, scale = 1): Tensor {
   const [M, N] = x.shape.length === 1 ? [x.shape[0], 1] : x.shape;
-  if (x.shape.length > 2 || out.size !== N) throw new ShapeError(`colSum: x ${fmtShape(x.shape)} and out ${fmtShape(out.shape)} do not fit`);
+  if (x.shape.length > 2 || out.size !== N)
+    throw new ShapeError(`colSum: x ${fmtShape(x.shape)} and out ${fmtShape(out.shape)} do not fit`);
   x.engine.dispatch({
-    kernel: colSumKernel, params: [M, N, N, f32(scale)],
-    buffers: [x.binding(), out.binding()], workgroups: [ceilDiv(N, 64)],
+    kernel: colSumKernel,
+    params: [M, N, N, f32(scale)],
+    buffers: [x.binding(), out.binding()],
+    workgroups: [ceilDiv(N, 64)],
   });
   return out;
 }
@@ -108,7 +132,9 @@ function check2d(op: string, what: string, t: Tensor): void {
 /** Throw LimitError before dispatching if a matrix of `shape` would not fit one binding. */
 function checkFits(op: string, what: string, shape: readonly number[], t: Tensor): void {
   if (shape[0] * shape[1] > t.engine.maxBindingElems) {
-    throw new LimitError(`${op}: ${what} ${fmtShape(shape)} exceeds one storage binding (${t.engine.maxBindingElems} floats); only linear's weight may`);
+    throw new LimitError(
+      `${op}: ${what} ${fmtShape(shape)} exceeds one storage binding (${t.engine.maxBindingElems} floats); only linear's weight may`,
+    );
   }
 }
 
@@ -136,20 +162,27 @@ function matmulRaw(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tens
  * storage binding (linear() handles weights that do not).
  */
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
-  const transA = !!opts.transA, transB = !!opts.transB;
+  const transA = !!opts.transA,
+    transB = !!opts.transB;
   check2d('matmul', 'a', a);
   check2d('matmul', 'b', b);
-  const ka = transA ? a.shape[0] : a.shape[1], kb = transB ? b.shape[1] : b.shape[0];
+  const ka = transA ? a.shape[0] : a.shape[1],
+    kb = transB ? b.shape[1] : b.shape[0];
   if (ka !== kb) {
-    throw new ShapeError(`matmul: a ${fmtShape(a.shape)}${transA ? 'ᵀ' : ''} and b ${fmtShape(b.shape)}${transB ? 'ᵀ' : ''} disagree on the inner dimension (${ka} vs ${kb})`);
+    throw new ShapeError(
+      `matmul: a ${fmtShape(a.shape)}${transA ? 'ᵀ' : ''} and b ${fmtShape(b.shape)}${transB ? 'ᵀ' : ''} disagree on the inner dimension (${ka} vs ${kb})`,
+    );
   }
-  const M = transA ? a.shape[1] : a.shape[0], N = transB ? b.shape[0] : b.shape[1];
+  const M = transA ? a.shape[1] : a.shape[0],
+    N = transB ? b.shape[0] : b.shape[1];
   checkFits('matmul', 'a', a.shape, a);
   checkFits('matmul', 'b', b.shape, b);
   checkFits('matmul', 'the product', [M, N], a);
   const c = matmulRaw(a, b, transA, transB);
   recordOp({
-    op: 'matmul', inputs: [a, b], output: c,
+    op: 'matmul',
+    inputs: [a, b],
+    output: c,
     // d op(A) = dC·op(B)ᵀ and d op(B) = op(A)ᵀ·dC, each written so the result comes out stored like A / B
     backward: (dc) => [
       a.requiresGrad ? (transA ? matmulRaw(b, dc, transB, true) : matmulRaw(dc, b, false, !transB)) : undefined,
@@ -169,14 +202,22 @@ export interface LinearOptions {
 
 /** y = x·wᵀ + b (ReLU) as yᵀ = w·xᵀ per weight chunk, into its columns of y. x [B,in], w [out,in], b [out]. */
 export function linearForward(x: Tensor, w: Tensor, b: Tensor | undefined, relu: boolean): Tensor {
-  const [B, inF] = x.shape, out = w.shape[0];
+  const [B, inF] = x.shape,
+    out = w.shape[0];
   const y = new Tensor(x.engine, [B, out], 'f32', { name: relu ? 'linear_relu' : 'linear' });
   const xt = transposed(x); // [in, B (padded to 4)]
   for (const ch of w.chunks(inF)) {
-    const r0 = ch.start / inF, rows = ch.count / inF;
+    const r0 = ch.start / inF,
+      rows = ch.count / inF;
     gemm({
-      M: rows, N: B, K: inF, transC: true, relu,
-      a: { t: w, start: ch.start, count: ch.count, ld: inF, off: 0 }, b: xt, c: whole(y, out, r0),
+      M: rows,
+      N: B,
+      K: inF,
+      transC: true,
+      relu,
+      a: { t: w, start: ch.start, count: ch.count, ld: inF, off: 0 },
+      b: xt,
+      c: whole(y, out, r0),
       bias: b && whole(b, 0, r0),
     });
   }
@@ -185,13 +226,20 @@ export function linearForward(x: Tensor, w: Tensor, b: Tensor | undefined, relu:
 }
 
 /** dx, dw, db of y = x·wᵀ + b from dz = dL/d(x·wᵀ + b); undefined where `need` says so. */
-export function linearBackward(x: Tensor, w: Tensor, dz: Tensor, need: { x: boolean; w: boolean; b: boolean }): { dx?: Tensor; dw?: Tensor; db?: Tensor } {
-  const [B, inF] = x.shape, out = w.shape[0];
+export function linearBackward(
+  x: Tensor,
+  w: Tensor,
+  dz: Tensor,
+  need: { x: boolean; w: boolean; b: boolean },
+): { dx?: Tensor; dw?: Tensor; db?: Tensor } {
+  const [B, inF] = x.shape,
+    out = w.shape[0];
   const e = x.engine;
   const dx = need.x ? new Tensor(e, [B, inF], 'f32', { name: 'dlinear.x' }) : undefined;
   const dw = need.w ? new Tensor(e, w.shape, 'f32', { name: `d${w.name}` }) : undefined;
   w.chunks(inF).forEach((ch, i) => {
-    const r0 = ch.start / inF, rows = ch.count / inF;
+    const r0 = ch.start / inF,
+      rows = ch.count / inF;
     const wc: MatrixRef = { t: w, start: ch.start, count: ch.count, ld: inF, off: 0 };
     // dx = Σ_chunks dz[:, chunk]·w[chunk, :]
     if (dx) gemm({ M: B, N: inF, K: rows, a: whole(dz, out, r0), b: wc, c: whole(dx, inF), accumulate: i > 0 });
@@ -210,10 +258,14 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor, opts: LinearOptions = {
   check2d('linear', 'x', x);
   check2d('linear', 'w', w);
   if (x.shape[1] !== w.shape[1]) {
-    throw new ShapeError(`linear: x ${fmtShape(x.shape)} and w ${fmtShape(w.shape)} disagree on in_features (${x.shape[1]} vs ${w.shape[1]})`);
+    throw new ShapeError(
+      `linear: x ${fmtShape(x.shape)} and w ${fmtShape(w.shape)} disagree on in_features (${x.shape[1]} vs ${w.shape[1]})`,
+    );
   }
   if (b && (b.shape.length !== 1 || b.shape[0] !== w.shape[0])) {
-    throw new ShapeError(`linear: b ${fmtShape(b.shape)} does not match w ${fmtShape(w.shape)} (expected [${w.shape[0]}])`);
+    throw new ShapeError(
+      `linear: b ${fmtShape(b.shape)} does not match w ${fmtShape(w.shape)} (expected [${w.shape[0]}])`,
+    );
   }
   if (b) expectDType('linear', 'b', b, 'f32');
   checkFits('linear', 'x', x.shape, x);
@@ -221,7 +273,9 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor, opts: LinearOptions = {
   const relu = !!opts.relu;
   const y = linearForward(x, w, b, relu);
   recordOp({
-    op: relu ? 'linear_relu' : 'linear', inputs: b ? [x, w, b] : [x, w], output: y,
+    op: relu ? 'linear_relu' : 'linear',
+    inputs: b ? [x, w, b] : [x, w],
+    output: y,
     backward: (dy) => {
       const dz = relu ? activationBackward(y, dy, 'relu') : dy;
       const g = linearBackward(x, w, dz, { x: x.requiresGrad, w: w.requiresGrad, b: !!b?.requiresGrad });

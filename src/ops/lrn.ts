@@ -38,7 +38,8 @@ export const LRN_MAX_SIZE = 16;
 function check(op: string, x: Tensor, o: LrnOptions): void {
   if (x.shape.length !== 4) throw new ShapeError(`${op}: input has shape ${fmtShape(x.shape)}, expected [N,C,H,W]`);
   expectDType(op, 'x', x, 'f32');
-  if (!Number.isInteger(o.size) || o.size < 1 || o.size > LRN_MAX_SIZE) throw new ShapeError(`${op}: size ${o.size} must be an integer in 1..${LRN_MAX_SIZE}`);
+  if (!Number.isInteger(o.size) || o.size < 1 || o.size > LRN_MAX_SIZE)
+    throw new ShapeError(`${op}: size ${o.size} must be an integer in 1..${LRN_MAX_SIZE}`);
   for (const key of ['alpha', 'beta', 'k'] as const) {
     if (!Number.isFinite(o[key])) throw new ShapeError(`${op}: ${key} = ${o[key]} is not a finite number`);
   }
@@ -53,8 +54,11 @@ function dispatchImages(kernel: Kernel, x: Tensor, o: LrnOptions, tensors: Tenso
   for (const c of x.chunks(C * H * W)) {
     const pixels = c.count / C;
     x.engine.dispatch({
-      kernel, overrides: { SIZE: o.size }, params: [pixels, C, H * W, f32(o.alpha), f32(o.beta), f32(o.k)],
-      buffers: tensors.map((t) => t.binding(c.start, c.count)), workgroups: grid1d(ceilDiv(pixels, 256)),
+      kernel,
+      overrides: { SIZE: o.size },
+      params: [pixels, C, H * W, f32(o.alpha), f32(o.beta), f32(o.k)],
+      buffers: tensors.map((t) => t.binding(c.start, c.count)),
+      workgroups: grid1d(ceilDiv(pixels, 256)),
     });
   }
 }

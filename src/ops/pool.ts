@@ -40,8 +40,18 @@ export interface AvgPool2dOptions extends Pool2dOptions {
 
 /** The geometry of a pooling layer; the kernels receive all but N, C as override constants. */
 interface Geometry {
-  N: number; C: number; H: number; W: number; OH: number; OW: number;
-  KH: number; KW: number; SH: number; SW: number; PH: number; PW: number;
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  OH: number;
+  OW: number;
+  KH: number;
+  KW: number;
+  SH: number;
+  SW: number;
+  PH: number;
+  PW: number;
 }
 
 const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
@@ -56,13 +66,19 @@ function geometry(op: string, xShape: readonly number[], o: Pool2dOptions): Geom
   const [PH, PW] = pair(o.padding ?? 0);
   const ints = [KH, KW, SH, SW, PH, PW];
   if (!ints.every((v) => Number.isInteger(v)) || KH < 1 || KW < 1 || SH < 1 || SW < 1 || PH < 0 || PW < 0) {
-    throw new ShapeError(`${op}: kernel ${KH}x${KW}, stride ${SH}x${SW}, padding ${PH}x${PW} must be integers (kernel, stride ≥ 1, padding ≥ 0)`);
+    throw new ShapeError(
+      `${op}: kernel ${KH}x${KW}, stride ${SH}x${SW}, padding ${PH}x${PW} must be integers (kernel, stride ≥ 1, padding ≥ 0)`,
+    );
   }
-  if (2 * PH > KH || 2 * PW > KW) throw new ShapeError(`${op}: padding ${PH}x${PW} is more than half the kernel ${KH}x${KW}`);
+  if (2 * PH > KH || 2 * PW > KW)
+    throw new ShapeError(`${op}: padding ${PH}x${PW} is more than half the kernel ${KH}x${KW}`);
   if (H + 2 * PH < KH || W + 2 * PW < KW) {
-    throw new ShapeError(`${op}: window ${KH}x${KW} is larger than the padded input ${H + 2 * PH}x${W + 2 * PW} of ${fmtShape(xShape)}`);
+    throw new ShapeError(
+      `${op}: window ${KH}x${KW} is larger than the padded input ${H + 2 * PH}x${W + 2 * PW} of ${fmtShape(xShape)}`,
+    );
   }
-  const OH = Math.floor((H + 2 * PH - KH) / SH) + 1, OW = Math.floor((W + 2 * PW - KW) / SW) + 1;
+  const OH = Math.floor((H + 2 * PH - KH) / SH) + 1,
+    OW = Math.floor((W + 2 * PW - KW) / SW) + 1;
   return { N, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW };
 }
 
@@ -73,7 +89,11 @@ const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
  * bindable offset: a chunk of p planes starts at element p0·perPlane[t] of tensor t, so p0 must
  * make every such offset a multiple of minStorageBufferOffsetAlignment. One range when all fit.
  */
-export function planeChunks(engine: Engine, planes: number, perPlane: readonly number[]): Array<{ p0: number; np: number }> {
+export function planeChunks(
+  engine: Engine,
+  planes: number,
+  perPlane: readonly number[],
+): Array<{ p0: number; np: number }> {
   const fit = Math.min(...perPlane.map((m) => Math.floor(engine.maxBindingElems / Math.max(1, m))));
   if (fit >= planes) return [{ p0: 0, np: planes }];
   const align = Math.max(1, engine.limits.minStorageBufferOffsetAlignment / 4);
@@ -84,8 +104,10 @@ export function planeChunks(engine: Engine, planes: number, perPlane: readonly n
   }
   const most = Math.floor(fit / step) * step;
   if (most === 0) {
-    throw new ShapeError(`pool: planes of ${perPlane.join('/')} elements cannot be bound in aligned chunks ` +
-      `(${step} planes per chunk needed, ${fit} fit one binding)`);
+    throw new ShapeError(
+      `pool: planes of ${perPlane.join('/')} elements cannot be bound in aligned chunks ` +
+        `(${step} planes per chunk needed, ${fit} fit one binding)`,
+    );
   }
   const n = Math.ceil(planes / most);
   const per = Math.ceil(Math.ceil(planes / n) / step) * step; // balanced, still ≤ most
@@ -100,14 +122,26 @@ export function planeChunks(engine: Engine, planes: number, perPlane: readonly n
  * The geometry goes in as override constants (one pipeline per pooling layer shape), so the
  * kernels' index divisions and window loops compile to constants.
  */
-function dispatchPlanes(kernel: Kernel, flags: Record<string, number>, g: Geometry, tensors: Array<[Tensor, number]>, perThread: number): void {
+function dispatchPlanes(
+  kernel: Kernel,
+  flags: Record<string, number>,
+  g: Geometry,
+  tensors: Array<[Tensor, number]>,
+  perThread: number,
+): void {
   const engine = tensors[0][0].engine;
   const { H, W, OH, OW, KH, KW, SH, SW, PH, PW } = g;
   const overrides = { ...flags, H, W, OH, OW, KH, KW, SH, SW, PH, PW };
-  for (const { p0, np } of planeChunks(engine, g.N * g.C, tensors.map(([, m]) => m))) {
+  for (const { p0, np } of planeChunks(
+    engine,
+    g.N * g.C,
+    tensors.map(([, m]) => m),
+  )) {
     const n = np * perThread;
     engine.dispatch({
-      kernel, overrides, params: [n],
+      kernel,
+      overrides,
+      params: [n],
       buffers: tensors.map(([t, m]) => t.binding(p0 * m, np * m)),
       workgroups: grid1d(ceilDiv(n, 256)),
     });
@@ -124,7 +158,13 @@ function dispatchPlanes(kernel: Kernel, flags: Record<string, number>, g: Geomet
  */
 export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
   const { y, argmax } = maxPool2dForward(x, opts);
-  recordOp({ op: 'maxpool2d', inputs: [x], output: y, saved: [argmax], backward: (dy) => [maxPool2dBackward(dy, argmax, x.shape, opts)] });
+  recordOp({
+    op: 'maxpool2d',
+    inputs: [x],
+    output: y,
+    saved: [argmax],
+    backward: (dy) => [maxPool2dBackward(dy, argmax, x.shape, opts)],
+  });
   return y;
 }
 
@@ -135,8 +175,19 @@ export function maxPool2dForward(x: Tensor, opts: Pool2dOptions): { y: Tensor; a
   const out = [g.N, g.C, g.OH, g.OW];
   const y = new Tensor(x.engine, out, 'f32', { name: 'maxpool' });
   const argmax = new Tensor(x.engine, out, 'u32', { name: 'maxpool.argmax' });
-  const inPlane = g.H * g.W, outPlane = g.OH * g.OW;
-  dispatchPlanes(maxpoolFwd, {}, g, [[x, inPlane], [y, outPlane], [argmax, outPlane]], outPlane);
+  const inPlane = g.H * g.W,
+    outPlane = g.OH * g.OW;
+  dispatchPlanes(
+    maxpoolFwd,
+    {},
+    g,
+    [
+      [x, inPlane],
+      [y, outPlane],
+      [argmax, outPlane],
+    ],
+    outPlane,
+  );
   return { y, argmax };
 }
 
@@ -147,11 +198,25 @@ export function maxPool2dBackward(dy: Tensor, argmax: Tensor, xShape: readonly n
   expectShape('maxPool2dBackward', 'argmax', argmax, [g.N, g.C, g.OH, g.OW]);
   expectDType('maxPool2dBackward', 'argmax', argmax, 'u32');
   const dx = new Tensor(dy.engine, xShape, 'f32', { name: 'dmaxpool' });
-  const inPlane = g.H * g.W, outPlane = g.OH * g.OW;
-  if (g.SH * g.SW > 64) throw new LimitError(`maxPool2dBackward: stride ${g.SH}x${g.SW} is over the 64 inputs per invocation the kernel holds`);
+  const inPlane = g.H * g.W,
+    outPlane = g.OH * g.OW;
+  if (g.SH * g.SW > 64)
+    throw new LimitError(
+      `maxPool2dBackward: stride ${g.SH}x${g.SW} is over the 64 inputs per invocation the kernel holds`,
+    );
   // one invocation per SH×SW block of inputs, aligned in padded coordinates (see the kernel's header)
   const blocks = Math.ceil((g.H + g.PH) / g.SH) * Math.ceil((g.W + g.PW) / g.SW);
-  dispatchPlanes(maxpoolBwd, {}, g, [[dy, outPlane], [argmax, outPlane], [dx, inPlane]], blocks);
+  dispatchPlanes(
+    maxpoolBwd,
+    {},
+    g,
+    [
+      [dy, outPlane],
+      [argmax, outPlane],
+      [dx, inPlane],
+    ],
+    blocks,
+  );
   return dx;
 }
 
@@ -162,7 +227,8 @@ export function maxPool2dBackward(dy: Tensor, argmax: Tensor, xShape: readonly n
 function adaptiveGeometry(op: string, xShape: readonly number[], size: Pair): Geometry {
   if (xShape.length !== 4) throw new ShapeError(`${op}: input has shape ${fmtShape(xShape)}, expected [N,C,H,W]`);
   const [OH, OW] = pair(size);
-  if (!Number.isInteger(OH) || !Number.isInteger(OW) || OH < 1 || OW < 1) throw new ShapeError(`${op}: output size ${OH}x${OW} must be positive integers`);
+  if (!Number.isInteger(OH) || !Number.isInteger(OW) || OH < 1 || OW < 1)
+    throw new ShapeError(`${op}: output size ${OH}x${OW} must be positive integers`);
   const [N, C, H, W] = xShape;
   if (!xShape.every((d) => d >= 1)) throw new ShapeError(`${op}: input ${fmtShape(xShape)} is empty`);
   return { N, C, H, W, OH, OW, KH: 1, KW: 1, SH: 1, SW: 1, PH: 0, PW: 0 };
@@ -172,15 +238,39 @@ function avgForward(op: string, x: Tensor, g: Geometry, overrides: Record<string
   expectDType(op, 'x', x, 'f32');
   const y = new Tensor(x.engine, [g.N, g.C, g.OH, g.OW], 'f32', { name: op });
   const outPlane = g.OH * g.OW;
-  dispatchPlanes(avgpoolFwd, overrides, g, [[x, g.H * g.W], [y, outPlane]], outPlane);
+  dispatchPlanes(
+    avgpoolFwd,
+    overrides,
+    g,
+    [
+      [x, g.H * g.W],
+      [y, outPlane],
+    ],
+    outPlane,
+  );
   return y;
 }
 
-function avgBackward(op: string, dy: Tensor, xShape: readonly number[], g: Geometry, overrides: Record<string, number>): Tensor {
+function avgBackward(
+  op: string,
+  dy: Tensor,
+  xShape: readonly number[],
+  g: Geometry,
+  overrides: Record<string, number>,
+): Tensor {
   expectShape(op, 'dy', dy, [g.N, g.C, g.OH, g.OW]);
   const dx = new Tensor(dy.engine, xShape, 'f32', { name: `d${op}` });
   const inPlane = g.H * g.W;
-  dispatchPlanes(avgpoolBwd, overrides, g, [[dy, g.OH * g.OW], [dx, inPlane]], inPlane);
+  dispatchPlanes(
+    avgpoolBwd,
+    overrides,
+    g,
+    [
+      [dy, g.OH * g.OW],
+      [dx, inPlane],
+    ],
+    inPlane,
+  );
   return dx;
 }
 
@@ -211,7 +301,12 @@ export function adaptiveAvgPool2d(x: Tensor, size: Pair): Tensor {
   const g = adaptiveGeometry('adaptiveAvgPool2d', x.shape, size);
   if (g.H === g.OH && g.W === g.OW) return x;
   const y = avgForward('adaptiveAvgPool2d', x, g, { ADAPTIVE: 1, INCLUDE_PAD: 1 });
-  recordOp({ op: 'adaptiveavgpool2d', inputs: [x], output: y, backward: (dy) => [adaptiveAvgPool2dBackward(dy, x.shape)] });
+  recordOp({
+    op: 'adaptiveavgpool2d',
+    inputs: [x],
+    output: y,
+    backward: (dy) => [adaptiveAvgPool2dBackward(dy, x.shape)],
+  });
   return y;
 }
 

@@ -13,6 +13,9 @@ export function reshape(x: Tensor, shape: readonly number[], op = 'reshape'): Te
 
 /** [N, ...] → [N, prod(...)]: C,H,W order, as PyTorch's flatten (fc6 weights load unchanged). */
 export function flatten(x: Tensor): Tensor {
-  if (x.shape.length < 2) throw new ShapeError(`flatten: tensor '${x.name}' ${fmtShape(x.shape)} has rank ${x.shape.length}; it needs a batch dimension and at least one more`);
+  if (x.shape.length < 2)
+    throw new ShapeError(
+      `flatten: tensor '${x.name}' ${fmtShape(x.shape)} has rank ${x.shape.length}; it needs a batch dimension and at least one more`,
+    );
   return reshape(x, [x.shape[0], -1], 'flatten');
 }

@@ -24,7 +24,8 @@ const xentBwdKernel: Kernel = { name: 'softmax_xent_bwd', code: xentBwdWgsl };
 const softmaxKernel: Kernel = { name: 'softmax', code: softmaxWgsl };
 
 function checkLogits(op: string, logits: Tensor): [number, number] {
-  if (logits.shape.length !== 2 || logits.shape[1] < 1) throw new ShapeError(`${op}: logits must be [B, K] with K ≥ 1, got ${fmtShape(logits.shape)}`);
+  if (logits.shape.length !== 2 || logits.shape[1] < 1)
+    throw new ShapeError(`${op}: logits must be [B, K] with K ≥ 1, got ${fmtShape(logits.shape)}`);
   expectDType(op, 'logits', logits, 'f32');
   return [logits.shape[0], logits.shape[1]];
 }
@@ -37,29 +38,40 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
   const [B, K] = checkLogits('softmaxCrossEntropy', logits);
   if (labels.dtype === 'f32') throw new ShapeError(`softmaxCrossEntropy: labels have dtype f32, expected i32 or u32`);
   if (labels.shape.length !== 1 || labels.shape[0] !== B) {
-    throw new ShapeError(`softmaxCrossEntropy: labels ${fmtShape(labels.shape)} do not match logits ${fmtShape(logits.shape)} (expected [${B}])`);
+    throw new ShapeError(
+      `softmaxCrossEntropy: labels ${fmtShape(labels.shape)} do not match logits ${fmtShape(logits.shape)} (expected [${B}])`,
+    );
   }
   const r = labels.valueRange;
   if (r && (r.min < 0 || r.max >= K)) {
     const [v, at] = r.min < 0 ? [r.min, r.minAt] : [r.max, r.maxAt];
-    throw new ValueError(`softmaxCrossEntropy: label ${v} at index ${at} of '${labels.name}' is outside [0, ${K}) for logits ${fmtShape(logits.shape)}`);
+    throw new ValueError(
+      `softmaxCrossEntropy: label ${v} at index ${at} of '${labels.name}' is outside [0, ${K}) for logits ${fmtShape(logits.shape)}`,
+    );
   }
   const e = logits.engine;
   const dlogits = new Tensor(e, [B, K], 'f32', { name: 'dlogits' });
   const rowloss = new Tensor(e, [B], 'f32', { name: 'rowloss' });
   const loss = new Tensor(e, [1], 'f32', { name: 'loss' });
   e.dispatch({
-    kernel: xentKernel, params: [B, K, f32(1 / B)],
-    buffers: [logits.binding(), labels.binding(), dlogits.binding(), rowloss.binding()], workgroups: [ceilDiv(B, 64)],
+    kernel: xentKernel,
+    params: [B, K, f32(1 / B)],
+    buffers: [logits.binding(), labels.binding(), dlogits.binding(), rowloss.binding()],
+    workgroups: [ceilDiv(B, 64)],
   });
   colSum(rowloss, loss, 1 / B);
   rowloss.dispose(); // reusable once this batch is submitted
   recordOp({
-    op: 'softmax_xent', inputs: [logits], output: loss, saved: [dlogits],
+    op: 'softmax_xent',
+    inputs: [logits],
+    output: loss,
+    saved: [dlogits],
     backward: (dloss) => {
       const dx = new Tensor(e, [B, K], 'f32', { name: 'dlogits' });
       e.dispatch({
-        kernel: xentBwdKernel, params: [dx.size], buffers: [dlogits.binding(), dloss.binding(), dx.binding()],
+        kernel: xentBwdKernel,
+        params: [dx.size],
+        buffers: [dlogits.binding(), dloss.binding(), dx.binding()],
         workgroups: grid1d(ceilDiv(dx.size, 256)),
       });
       return [dx];
@@ -72,6 +84,11 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
 export function softmax(logits: Tensor): Tensor {
   const [B, K] = checkLogits('softmax', logits);
   const probs = new Tensor(logits.engine, [B, K], 'f32', { name: 'probs' });
-  logits.engine.dispatch({ kernel: softmaxKernel, params: [B, K], buffers: [logits.binding(), probs.binding()], workgroups: [ceilDiv(B, 64)] });
+  logits.engine.dispatch({
+    kernel: softmaxKernel,
+    params: [B, K],
+    buffers: [logits.binding(), probs.binding()],
+    workgroups: [ceilDiv(B, 64)],
+  });
   return probs;
 }

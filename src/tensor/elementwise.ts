@@ -15,20 +15,29 @@ const axpyKernel: Kernel = { name: 'axpy', code: axpyWgsl };
 export function fill(t: Tensor, value: number): Tensor {
   t.markWritten();
   for (const c of t.chunks()) {
-    t.engine.dispatch({ kernel: fillKernel, params: [ceilDiv(c.count, 4), f32(value)], buffers: [t.bindingVec4(c.start, c.count)], workgroups: grid1d(ceilDiv(c.count, 1024)) });
+    t.engine.dispatch({
+      kernel: fillKernel,
+      params: [ceilDiv(c.count, 4), f32(value)],
+      buffers: [t.bindingVec4(c.start, c.count)],
+      workgroups: grid1d(ceilDiv(c.count, 1024)),
+    });
   }
   return t;
 }
 
 /** y = a·x + b·y, elementwise (same element count). */
 export function axpby(a: number, x: Tensor, b: number, y: Tensor): Tensor {
-  if (x.size !== y.size) throw new ShapeError(`axpby: x ${fmtShape(x.shape)} and y ${fmtShape(y.shape)} differ in size`);
-  expectDType('axpby', 'x', x, 'f32'); expectDType('axpby', 'y', y, 'f32');
+  if (x.size !== y.size)
+    throw new ShapeError(`axpby: x ${fmtShape(x.shape)} and y ${fmtShape(y.shape)} differ in size`);
+  expectDType('axpby', 'x', x, 'f32');
+  expectDType('axpby', 'y', y, 'f32');
   y.markWritten();
   for (const c of y.chunks()) {
     y.engine.dispatch({
-      kernel: axpyKernel, params: [ceilDiv(c.count, 4), f32(a), f32(b)],
-      buffers: [x.bindingVec4(c.start, c.count), y.bindingVec4(c.start, c.count)], workgroups: grid1d(ceilDiv(c.count, 1024)),
+      kernel: axpyKernel,
+      params: [ceilDiv(c.count, 4), f32(a), f32(b)],
+      buffers: [x.bindingVec4(c.start, c.count), y.bindingVec4(c.start, c.count)],
+      workgroups: grid1d(ceilDiv(c.count, 1024)),
     });
   }
   return y;

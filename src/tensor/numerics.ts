@@ -27,7 +27,10 @@ export class NumericsMonitor {
   /** Watches dropped because the capacity was reached since reset(). */
   dropped = 0;
 
-  constructor(readonly engine: Engine, readonly capacity = 1024) {
+  constructor(
+    readonly engine: Engine,
+    readonly capacity = 1024,
+  ) {
     this.flags = new Tensor(engine, [capacity], 'u32', { name: 'numerics.flags' });
     fill(this.flags, 0);
   }
@@ -42,12 +45,20 @@ export class NumericsMonitor {
   /** Flag t's NaN/Inf values under `label` (encoded into the current batch; f32 tensors only). */
   watch(t: Tensor, label: string): void {
     if (t.dtype !== 'f32' || t.size === 0) return;
-    if (this.labels.length >= this.capacity) { this.dropped++; return; }
+    if (this.labels.length >= this.capacity) {
+      this.dropped++;
+      return;
+    }
     const slot = this.labels.length;
     this.labels.push(label);
     const flags = this.flags.binding();
     for (const c of t.chunks()) {
-      this.engine.dispatch({ kernel, params: [c.count, slot], buffers: [t.bindingVec4(c.start, c.count), flags], workgroups: grid1d(ceilDiv(c.count, 1024)) });
+      this.engine.dispatch({
+        kernel,
+        params: [c.count, slot],
+        buffers: [t.bindingVec4(c.start, c.count), flags],
+        workgroups: grid1d(ceilDiv(c.count, 1024)),
+      });
     }
   }
 
@@ -64,7 +75,12 @@ export class NumericsMonitor {
     const index = flags.findIndex((f) => f !== 0);
     if (index < 0) return undefined;
     const f = flags[index];
-    return { label: this.labels[index], index, kind: f === 1 ? 'NaN' : f === 2 ? 'Inf' : 'NaN and Inf', count: flags.filter((x) => x !== 0).length };
+    return {
+      label: this.labels[index],
+      index,
+      kind: f === 1 ? 'NaN' : f === 2 ? 'Inf' : 'NaN and Inf',
+      count: flags.filter((x) => x !== 0).length,
+    };
   }
 
   dispose(): void {

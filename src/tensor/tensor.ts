@@ -12,20 +12,29 @@ export const DTYPES: readonly DType[] = ['f32', 'u32', 'i32'];
 export const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** The smallest and largest value last written from the host, with their positions. */
-export interface ValueRange { min: number; minAt: number; max: number; maxAt: number }
+export interface ValueRange {
+  min: number;
+  minAt: number;
+  max: number;
+  maxAt: number;
+}
 
 /**
  * Host data for a tensor of `dtype`, refusing values the dtype cannot hold (1.5 or 2^31 as i32, −1 as
  * u32, NaN as an integer) instead of letting the typed array round or wrap them. `what` names the caller.
  */
 export function hostArray(what: string, data: ArrayLike<number>, dtype: DType): HostArray {
-  if (!DTYPES.includes(dtype)) throw new ShapeError(`${what}: unknown dtype '${String(dtype)}' (expected ${DTYPES.join(', ')})`);
+  if (!DTYPES.includes(dtype))
+    throw new ShapeError(`${what}: unknown dtype '${String(dtype)}' (expected ${DTYPES.join(', ')})`);
   if (dtype === 'f32') return data instanceof Float32Array ? data : Float32Array.from(data);
   if (data instanceof (dtype === 'i32' ? Int32Array : Uint32Array)) return data as HostArray;
   const [lo, hi] = dtype === 'i32' ? [-(2 ** 31), 2 ** 31 - 1] : [0, 2 ** 32 - 1];
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
-    if (!Number.isInteger(v) || v < lo || v > hi) throw new ValueError(`${what}: value ${v} at index ${i} does not fit dtype ${dtype} (integers in [${lo}, ${hi}])`);
+    if (!Number.isInteger(v) || v < lo || v > hi)
+      throw new ValueError(
+        `${what}: value ${v} at index ${i} does not fit dtype ${dtype} (integers in [${lo}, ${hi}])`,
+      );
   }
   return dtype === 'i32' ? Int32Array.from(data) : Uint32Array.from(data);
 }
@@ -34,8 +43,14 @@ function rangeOf(a: HostArray): ValueRange | undefined {
   if (a.length === 0) return undefined;
   const r = { min: a[0], minAt: 0, max: a[0], maxAt: 0 };
   for (let i = 1; i < a.length; i++) {
-    if (a[i] < r.min) { r.min = a[i]; r.minAt = i; }
-    if (a[i] > r.max) { r.max = a[i]; r.maxAt = i; }
+    if (a[i] < r.min) {
+      r.min = a[i];
+      r.minAt = i;
+    }
+    if (a[i] > r.max) {
+      r.max = a[i];
+      r.maxAt = i;
+    }
   }
   return r;
 }
@@ -54,14 +69,24 @@ export class Tensor {
   /** Of integer tensors written from the host: what was written (ops check labels against it). */
   private hostRange?: ValueRange;
 
-  constructor(readonly engine: Engine, shape: readonly number[], readonly dtype: DType = 'f32', opts: { buffer?: GPUBuffer; base?: Tensor; name?: string } = {}) {
-    if (!DTYPES.includes(dtype)) throw new ShapeError(`tensor '${opts.name ?? 'tensor'}': unknown dtype '${String(dtype)}' (expected ${DTYPES.join(', ')})`);
-    for (const d of shape) if (!Number.isInteger(d) || d < 0) throw new ShapeError(`tensor '${opts.name ?? 'tensor'}': invalid shape ${fmtShape(shape)}`);
+  constructor(
+    readonly engine: Engine,
+    shape: readonly number[],
+    readonly dtype: DType = 'f32',
+    opts: { buffer?: GPUBuffer; base?: Tensor; name?: string } = {},
+  ) {
+    if (!DTYPES.includes(dtype))
+      throw new ShapeError(
+        `tensor '${opts.name ?? 'tensor'}': unknown dtype '${String(dtype)}' (expected ${DTYPES.join(', ')})`,
+      );
+    for (const d of shape)
+      if (!Number.isInteger(d) || d < 0)
+        throw new ShapeError(`tensor '${opts.name ?? 'tensor'}': invalid shape ${fmtShape(shape)}`);
     this.shape = Object.freeze([...shape]);
     this.size = numel(shape);
     this.name = opts.name ?? 'tensor';
     this.base = opts.base;
-    this.buf = opts.base ? undefined : opts.buffer ?? engine.acquire(this.size * 4);
+    this.buf = opts.base ? undefined : (opts.buffer ?? engine.acquire(this.size * 4));
     engine.track(this);
   }
 
@@ -108,7 +133,8 @@ export class Tensor {
    * (chunk starts are: they are aligned to the device's offset alignment).
    */
   bindingVec4(start = 0, count = this.size): GPUBufferBinding {
-    if (start % 4 !== 0) throw new ShapeError(`tensor '${this.name}': vec4 binding at element ${start}, not a multiple of 4`);
+    if (start % 4 !== 0)
+      throw new ShapeError(`tensor '${this.name}': vec4 binding at element ${start}, not a multiple of 4`);
     return { buffer: this.buffer, offset: start * 4, size: Math.max(16, Math.ceil(count / 4) * 16) };
   }
 
@@ -124,7 +150,10 @@ export class Tensor {
     if (rows >= total) return [{ start: 0, count: this.size }];
     // rows per chunk must keep each chunk's start aligned
     while (rows > 0 && (rows * rowElems) % align !== 0) rows--;
-    if (rows === 0) throw new ShapeError(`tensor '${this.name}' ${fmtShape(this.shape)}: a row of ${rowElems} elements cannot be bound`);
+    if (rows === 0)
+      throw new ShapeError(
+        `tensor '${this.name}' ${fmtShape(this.shape)}: a row of ${rowElems} elements cannot be bound`,
+      );
     // balance chunk sizes (fc6's 4096 rows split in two 2048-row halves)
     const n = Math.ceil(total / rows);
     let per = Math.ceil(total / n);
@@ -136,10 +165,14 @@ export class Tensor {
 
   /** A tensor of another shape sharing this one's storage (−1 infers one dimension); `op` names the caller in errors. */
   reshape(shape: readonly number[], op = 'reshape'): Tensor {
-    const fail = (why: string) => new ShapeError(`${op}: tensor '${this.name}' ${fmtShape(this.shape)} (${this.size} elements) cannot become ${fmtShape(shape)}: ${why}`);
+    const fail = (why: string) =>
+      new ShapeError(
+        `${op}: tensor '${this.name}' ${fmtShape(this.shape)} (${this.size} elements) cannot become ${fmtShape(shape)}: ${why}`,
+      );
     const holes = shape.filter((d) => d === -1).length;
     if (holes > 1) throw fail('more than one dimension is -1');
-    if (shape.some((d) => d !== -1 && !(Number.isInteger(d) && d >= 0))) throw fail('dimensions must be non-negative integers or one -1');
+    if (shape.some((d) => d !== -1 && !(Number.isInteger(d) && d >= 0)))
+      throw fail('dimensions must be non-negative integers or one -1');
     const resolved = [...shape];
     const hole = resolved.indexOf(-1);
     if (hole >= 0) {
@@ -156,7 +189,8 @@ export class Tensor {
 
   /** A new tensor of `shape` that takes over this one's storage; this one becomes empty. */
   moveTo(shape: readonly number[]): Tensor {
-    if (numel(shape) !== this.size) throw new ShapeError(`moveTo: tensor '${this.name}' ${fmtShape(this.shape)} cannot become ${fmtShape(shape)}`);
+    if (numel(shape) !== this.size)
+      throw new ShapeError(`moveTo: tensor '${this.name}' ${fmtShape(this.shape)} cannot become ${fmtShape(shape)}`);
     if (this.base) return this.reshape(shape, 'moveTo');
     const t = new Tensor(this.engine, shape, this.dtype, { buffer: this.buffer, name: this.name });
     t.hostRange = this.hostRange;
@@ -167,7 +201,11 @@ export class Tensor {
   /** Download (submits pending work), as the typed array of the dtype. */
   async read(): Promise<HostArray> {
     const data = await this.engine.readBuffer(this.buffer, 0, this.bytes);
-    return this.dtype === 'f32' ? new Float32Array(data) : this.dtype === 'u32' ? new Uint32Array(data) : new Int32Array(data);
+    return this.dtype === 'f32'
+      ? new Float32Array(data)
+      : this.dtype === 'u32'
+        ? new Uint32Array(data)
+        : new Int32Array(data);
   }
 
   /** Download an f32 tensor (ShapeError for another dtype). */
@@ -190,7 +228,10 @@ export class Tensor {
 
   /** Upload host data of exactly `size` elements; values must fit the dtype (see hostArray). */
   write(data: ArrayLike<number>): this {
-    if (data.length !== this.size) throw new ShapeError(`write: ${data.length} values for tensor '${this.name}' ${fmtShape(this.shape)} (${this.size} elements)`);
+    if (data.length !== this.size)
+      throw new ShapeError(
+        `write: ${data.length} values for tensor '${this.name}' ${fmtShape(this.shape)} (${this.size} elements)`,
+      );
     const host = hostArray(`write to tensor '${this.name}'`, data, this.dtype);
     this.engine.writeBuffer(this.buffer, 0, host);
     (this.base ?? this).hostRange = this.dtype === 'f32' ? undefined : rangeOf(host);
@@ -210,7 +251,10 @@ export class Tensor {
 /** Throw ShapeError unless `t` has exactly `shape` (−1 matches any size). */
 export function expectShape(op: string, what: string, t: Tensor, shape: readonly number[]): void {
   const ok = t.shape.length === shape.length && t.shape.every((d, i) => shape[i] === -1 || d === shape[i]);
-  if (!ok) throw new ShapeError(`${op}: ${what} has shape ${fmtShape(t.shape)}, expected ${fmtShape(shape.map((d) => (d === -1 ? '*' : d)) as any)}`);
+  if (!ok)
+    throw new ShapeError(
+      `${op}: ${what} has shape ${fmtShape(t.shape)}, expected [${shape.map((d) => (d === -1 ? '*' : d)).join(',')}]`,
+    );
 }
 
 export function expectDType(op: string, what: string, t: Tensor, dtype: DType): void {

@@ -14,7 +14,8 @@ function rows(scores: ArrayLike<number>, classes: number, op: string): number {
 
 /** Classes ranked above `label` in row n. */
 function above(scores: ArrayLike<number>, n: number, classes: number, label: number): number {
-  const base = n * classes, target = scores[base + label];
+  const base = n * classes,
+    target = scores[base + label];
   let higher = 0;
   for (let k = 0; k < classes; k++) {
     const v = scores[base + k];
@@ -50,10 +51,15 @@ export function topk(scores: ArrayLike<number>, classes: number, k: number): Int
 }
 
 /** Count top-1/top-5 hits of scores [B, K] against labels. */
-export function topkHits(scores: ArrayLike<number>, labels: ArrayLike<number>, classes: number): { top1: number; top5: number } {
+export function topkHits(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  classes: number,
+): { top1: number; top5: number } {
   const n = rows(scores, classes, 'topkHits');
   if (labels.length !== n) throw new ShapeError(`topkHits: ${labels.length} labels for ${n} rows`);
-  let top1 = 0, top5 = 0;
+  let top1 = 0,
+    top5 = 0;
   for (let r = 0; r < n; r++) {
     const higher = above(scores, r, classes, checkLabel(labels[r], classes, r));
     if (higher === 0) top1++;
@@ -63,7 +69,8 @@ export function topkHits(scores: ArrayLike<number>, labels: ArrayLike<number>, c
 }
 
 function checkLabel(l: number, classes: number, at: number): number {
-  if (!Number.isInteger(l) || l < 0 || l >= classes) throw new ShapeError(`label ${l} at index ${at} is outside [0, ${classes})`);
+  if (!Number.isInteger(l) || l < 0 || l >= classes)
+    throw new ShapeError(`label ${l} at index ${at} is outside [0, ${classes})`);
   return l;
 }
 
@@ -71,7 +78,8 @@ function checkLabel(l: number, classes: number, at: number): number {
 export async function accuracy(logits: Tensor, labels: ArrayLike<number>, k = 1): Promise<number> {
   if (logits.shape.length !== 2) throw new ShapeError(`accuracy: logits ${fmtShape(logits.shape)} are not [B, K]`);
   const [B, K] = logits.shape;
-  if (labels.length !== B) throw new ShapeError(`accuracy: ${labels.length} labels for logits ${fmtShape(logits.shape)}`);
+  if (labels.length !== B)
+    throw new ShapeError(`accuracy: ${labels.length} labels for logits ${fmtShape(logits.shape)}`);
   if (!Number.isInteger(k) || k < 1 || k > K) throw new ShapeError(`accuracy: k = ${k} must be in 1..${K}`);
   const scores = await logits.readF32();
   let hits = 0;

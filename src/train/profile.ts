@@ -7,14 +7,36 @@ import { SGD } from '../optim.js';
 import { trainStep } from './step.js';
 import { Tensor } from '../tensor/tensor.js';
 
-export interface ProfileRow { label: string; ms: number; share: number; dispatches: number; gflops?: number; kernels: string[] }
-export interface StepProfile { rows: ProfileRow[]; gpuMs: number; wallMs: number; imagesPerSecond: number; dispatches: number }
+export interface ProfileRow {
+  label: string;
+  ms: number;
+  share: number;
+  dispatches: number;
+  gflops?: number;
+  kernels: string[];
+}
+export interface StepProfile {
+  rows: ProfileRow[];
+  gpuMs: number;
+  wallMs: number;
+  imagesPerSecond: number;
+  dispatches: number;
+}
 
 /** Run `warmup` plain steps, then one profiled step of `arch` on a synthetic batch. */
-export async function profileStep(engine: Engine, arch: ArchName | Arch, batch: number, classes: number, warmup = 1): Promise<StepProfile> {
+export async function profileStep(
+  engine: Engine,
+  arch: ArchName | Arch,
+  batch: number,
+  classes: number,
+  warmup = 1,
+): Promise<StepProfile> {
   const model = new Model(engine, arch, { classes, seed: 1 });
-  const S = model.inputSize, C = model.channels;
-  const x = new Tensor(engine, [batch, C, S, S]).write(Float32Array.from({ length: batch * C * S * S }, (_, i) => Math.sin(i) * 50));
+  const S = model.inputSize,
+    C = model.channels;
+  const x = new Tensor(engine, [batch, C, S, S]).write(
+    Float32Array.from({ length: batch * C * S * S }, (_, i) => Math.sin(i) * 50),
+  );
   const y = new Tensor(engine, [batch], 'i32').write(Int32Array.from({ length: batch }, (_, i) => i % classes));
   const opt = new SGD(model.params);
   const step = async (k: number) => {
@@ -33,7 +55,8 @@ export async function profileStep(engine: Engine, arch: ArchName | Arch, batch: 
     for (const e of entries) {
       const label = e.label || '(other)';
       const row = byLabel.get(label) ?? { label, ms: 0, share: 0, dispatches: 0, kernels: [] };
-      row.ms += e.ms; row.dispatches++;
+      row.ms += e.ms;
+      row.dispatches++;
       if (!row.kernels.includes(e.kernel)) row.kernels.push(e.kernel);
       byLabel.set(label, row);
     }
@@ -49,18 +72,34 @@ export async function profileStep(engine: Engine, arch: ArchName | Arch, batch: 
         row.gflops = (2 * m * products) / (row.ms / 1000) / 1e9;
       }
     }
-    return { rows: [...byLabel.values()], gpuMs, wallMs, imagesPerSecond: batch / (wallMs / 1000), dispatches: entries.length };
+    return {
+      rows: [...byLabel.values()],
+      gpuMs,
+      wallMs,
+      imagesPerSecond: batch / (wallMs / 1000),
+      dispatches: entries.length,
+    };
   } finally {
-    x.dispose(); y.dispose(); opt.dispose(); model.dispose();
+    x.dispose();
+    y.dispose();
+    opt.dispose();
+    model.dispose();
   }
 }
 
 export function formatProfile(p: StepProfile, title: string): string {
-  const lines = [title, `${'part'.padEnd(24)} ${'ms'.padStart(9)} ${'share'.padStart(7)} ${'GFLOP/s'.padStart(8)}  dispatches  kernels`];
+  const lines = [
+    title,
+    `${'part'.padEnd(24)} ${'ms'.padStart(9)} ${'share'.padStart(7)} ${'GFLOP/s'.padStart(8)}  dispatches  kernels`,
+  ];
   for (const r of p.rows) {
-    lines.push(`${r.label.padEnd(24)} ${r.ms.toFixed(2).padStart(9)} ${(100 * r.share).toFixed(1).padStart(6)}% ${(r.gflops ? r.gflops.toFixed(2) : '').padStart(8)}  ${String(r.dispatches).padStart(10)}  ${r.kernels.join(', ')}`);
+    lines.push(
+      `${r.label.padEnd(24)} ${r.ms.toFixed(2).padStart(9)} ${(100 * r.share).toFixed(1).padStart(6)}% ${(r.gflops ? r.gflops.toFixed(2) : '').padStart(8)}  ${String(r.dispatches).padStart(10)}  ${r.kernels.join(', ')}`,
+    );
   }
   lines.push(`${'total (GPU)'.padEnd(24)} ${p.gpuMs.toFixed(2).padStart(9)}   100.0%`);
-  lines.push(`step wall time ${p.wallMs.toFixed(1)} ms (${p.imagesPerSecond.toFixed(1)} images/s), ${p.dispatches} dispatches`);
+  lines.push(
+    `step wall time ${p.wallMs.toFixed(1)} ms (${p.imagesPerSecond.toFixed(1)} images/s), ${p.dispatches} dispatches`,
+  );
   return lines.join('\n');
 }

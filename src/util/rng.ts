@@ -34,33 +34,45 @@ export class Rng {
   /** Seed from one or more integer keys, e.g. new Rng(seed) or Rng.from(seed, epoch, index). */
   constructor(seed = 0) {
     let x = hashSeed(seed);
-    for (let i = 0; i < 4; i++) { x = mix32(x); this.s[i] = x; }
+    for (let i = 0; i < 4; i++) {
+      x = mix32(x);
+      this.s[i] = x;
+    }
     // xoshiro must not start from the all-zero state.
     if ((this.s[0] | this.s[1] | this.s[2] | this.s[3]) === 0) this.s[0] = 1;
   }
 
-  static from(...keys: number[]): Rng { return new Rng(hashSeed(...keys)); }
+  static from(...keys: number[]): Rng {
+    return new Rng(hashSeed(...keys));
+  }
 
   /** Next raw uint32 (xoshiro128**). */
   u32(): number {
     const s = this.s;
     const r = Math.imul(rotl(Math.imul(s[1], 5), 7), 9) >>> 0;
     const t = s[1] << 9;
-    s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3];
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
     s[2] ^= t;
     s[3] = rotl(s[3], 11);
     return r;
   }
 
   /** Uniform float in [0, 1) with 32 random bits. */
-  next(): number { return this.u32() / 4294967296; }
+  next(): number {
+    return this.u32() / 4294967296;
+  }
 
   /** Uniform integer in [0, n), unbiased (rejection sampling); n in 1..2^32. */
   int(n: number): number {
-    if (!Number.isInteger(n) || n < 1 || n > 4294967296) throw new AlexnetError(`Rng.int: n must be an integer in 1..2^32, got ${n}`);
+    if (!Number.isInteger(n) || n < 1 || n > 4294967296)
+      throw new AlexnetError(`Rng.int: n must be an integer in 1..2^32, got ${n}`);
     const limit = 4294967296 - (4294967296 % n);
     let r: number;
-    do r = this.u32(); while (r >= limit);
+    do r = this.u32();
+    while (r >= limit);
     return r % n;
   }
 
@@ -71,10 +83,16 @@ export class Rng {
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   }
 
-  state(): RngState { return [this.s[0], this.s[1], this.s[2], this.s[3]]; }
+  state(): RngState {
+    return [this.s[0], this.s[1], this.s[2], this.s[3]];
+  }
 
   restore(state: readonly number[]): this {
-    if (state.length !== 4 || !state.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff) || state.every((w) => w === 0)) {
+    if (
+      state.length !== 4 ||
+      !state.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff) ||
+      state.every((w) => w === 0)
+    ) {
       throw new AlexnetError(`Rng.restore: expected four uint32 words, not all zero, got [${state.join(',')}]`);
     }
     this.s.set(state);
@@ -82,13 +100,17 @@ export class Rng {
   }
 }
 
-function rotl(x: number, k: number): number { return ((x << k) | (x >>> (32 - k))) >>> 0; }
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
 
 /** In-place Fisher–Yates shuffle; returns the same array. */
-export function shuffle<T extends { length: number; [i: number]: any }>(array: T, rng: Rng): T {
+export function shuffle<T extends { length: number; [i: number]: unknown }>(array: T, rng: Rng): T {
   for (let i = array.length - 1; i > 0; i--) {
     const j = rng.int(i + 1);
-    const t = array[i]; array[i] = array[j]; array[j] = t;
+    const t = array[i];
+    array[i] = array[j];
+    array[j] = t;
   }
   return array;
 }

@@ -16,7 +16,13 @@ const files: Array<[string, () => Promise<unknown>]> = [
   ['api.test', () => import('../api.test.js')],
 ];
 
-interface Suite { done: boolean; total: number; passed: number; skipped: number; output: string }
+interface Suite {
+  done: boolean;
+  total: number;
+  passed: number;
+  skipped: number;
+  output: string;
+}
 // uvuOutput: what uvu printed, collected by the page (index.html) since before uvu loaded
 const g = globalThis as unknown as { UVU_INDEX: number; UVU_QUEUE: unknown[][]; uvuOutput: string; suite: Suite };
 g.suite = { done: false, total: 0, passed: 0, skipped: 0, output: '' };
@@ -30,5 +36,14 @@ g.suite = { done: false, total: 0, passed: 0, skipped: 0, output: '' };
   await exec();
   const output = g.uvuOutput;
   const count = (what: string) => Number(new RegExp(`${what}:\\s+(\\d+)`).exec(output)?.[1] ?? NaN);
-  Object.assign(g.suite, { output, total: count('Total'), passed: count('Passed'), skipped: count('Skipped'), done: true });
-})().catch((e) => { g.suite.output = `${g.uvuOutput}\nsuite error: ${(e as Error).stack ?? e}`; g.suite.done = true; });
+  Object.assign(g.suite, {
+    output,
+    total: count('Total'),
+    passed: count('Passed'),
+    skipped: count('Skipped'),
+    done: true,
+  });
+})().catch((e) => {
+  g.suite.output = `${g.uvuOutput}\nsuite error: ${(e as Error).stack ?? e}`;
+  g.suite.done = true;
+});

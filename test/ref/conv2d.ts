@@ -4,26 +4,55 @@
 // tests check its backward against central finite differences of its forward.
 
 export interface ConvGeom {
-  n: number; c: number; h: number; w: number;   // input
-  o: number; kh: number; kw: number;            // weights [o, c/groups, kh, kw]
-  sy: number; sx: number; py: number; px: number; groups: number;
-  oh: number; ow: number;                       // output
+  n: number;
+  c: number;
+  h: number;
+  w: number; // input
+  o: number;
+  kh: number;
+  kw: number; // weights [o, c/groups, kh, kw]
+  sy: number;
+  sx: number;
+  py: number;
+  px: number;
+  groups: number;
+  oh: number;
+  ow: number; // output
 }
 
-export function convGeom(x: readonly number[], w: readonly number[], stride: number | [number, number] = 1,
-  padding: number | [number, number] = 0, groups = 1): ConvGeom {
+export function convGeom(
+  x: readonly number[],
+  w: readonly number[],
+  stride: number | [number, number] = 1,
+  padding: number | [number, number] = 0,
+  groups = 1,
+): ConvGeom {
   const [sy, sx] = typeof stride === 'number' ? [stride, stride] : stride;
   const [py, px] = typeof padding === 'number' ? [padding, padding] : padding;
-  const [n, c, h, wd] = x, [o, , kh, kw] = w;
+  const [n, c, h, wd] = x,
+    [o, , kh, kw] = w;
   return {
-    n, c, h, w: wd, o, kh, kw, sy, sx, py, px, groups,
-    oh: Math.floor((h + 2 * py - kh) / sy) + 1, ow: Math.floor((wd + 2 * px - kw) / sx) + 1,
+    n,
+    c,
+    h,
+    w: wd,
+    o,
+    kh,
+    kw,
+    sy,
+    sx,
+    py,
+    px,
+    groups,
+    oh: Math.floor((h + 2 * py - kh) / sy) + 1,
+    ow: Math.floor((wd + 2 * px - kw) / sx) + 1,
   };
 }
 
 /** Visit every (output element, weight element, input element) triple that contributes: f(yi, wi, xi). */
 function forEachTerm(g: ConvGeom, f: (yi: number, wi: number, xi: number, o: number) => void): void {
-  const cg = g.c / g.groups, og = g.o / g.groups;
+  const cg = g.c / g.groups,
+    og = g.o / g.groups;
   for (let n = 0; n < g.n; n++) {
     for (let o = 0; o < g.o; o++) {
       const grp = Math.floor(o / og);
@@ -49,9 +78,17 @@ function forEachTerm(g: ConvGeom, f: (yi: number, wi: number, xi: number, o: num
 }
 
 /** y = conv(x, w) + b, then max(y, 0) if relu. */
-export function conv2dRef(g: ConvGeom, x: ArrayLike<number>, w: ArrayLike<number>, b?: ArrayLike<number>, relu = false): Float64Array {
+export function conv2dRef(
+  g: ConvGeom,
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  b?: ArrayLike<number>,
+  relu = false,
+): Float64Array {
   const y = new Float64Array(g.n * g.o * g.oh * g.ow);
-  forEachTerm(g, (yi, wi, xi) => { y[yi] += w[wi] * x[xi]; });
+  forEachTerm(g, (yi, wi, xi) => {
+    y[yi] += w[wi] * x[xi];
+  });
   const hw = g.oh * g.ow;
   for (let i = 0; i < y.length; i++) {
     if (b) y[i] += b[Math.floor(i / hw) % g.o];
@@ -61,8 +98,12 @@ export function conv2dRef(g: ConvGeom, x: ArrayLike<number>, w: ArrayLike<number
 }
 
 /** Gradients of Σ dy·conv(x, w, b) (no ReLU: mask dy first for a fused ReLU). */
-export function conv2dBackwardRef(g: ConvGeom, x: ArrayLike<number>, w: ArrayLike<number>, dy: ArrayLike<number>):
-  { dx: Float64Array; dw: Float64Array; db: Float64Array } {
+export function conv2dBackwardRef(
+  g: ConvGeom,
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  dy: ArrayLike<number>,
+): { dx: Float64Array; dw: Float64Array; db: Float64Array } {
   const dx = new Float64Array(g.n * g.c * g.h * g.w);
   const dw = new Float64Array(g.o * (g.c / g.groups) * g.kh * g.kw);
   const db = new Float64Array(g.o);

@@ -4,8 +4,15 @@
 // against central finite differences of the forward.
 
 /** C[M,N] = op(A)·op(B): A stored [M,K] ([K,M] if transA), B stored [K,N] ([N,K] if transB). */
-export function matmulRef(a: ArrayLike<number>, b: ArrayLike<number>, M: number, K: number, N: number,
-  transA = false, transB = false): Float64Array {
+export function matmulRef(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  M: number,
+  K: number,
+  N: number,
+  transA = false,
+  transB = false,
+): Float64Array {
   const c = new Float64Array(M * N);
   for (let m = 0; m < M; m++) {
     for (let n = 0; n < N; n++) {
@@ -17,10 +24,20 @@ export function matmulRef(a: ArrayLike<number>, b: ArrayLike<number>, M: number,
   return c;
 }
 
-export interface LinearDims { B: number; inF: number; out: number }
+export interface LinearDims {
+  B: number;
+  inF: number;
+  out: number;
+}
 
 /** y[B,out] = x[B,in]·w[out,in]ᵀ + b[out], then max(·, 0) if relu. */
-export function linearRef(x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number> | undefined, d: LinearDims, relu = false): Float64Array {
+export function linearRef(
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  b: ArrayLike<number> | undefined,
+  d: LinearDims,
+  relu = false,
+): Float64Array {
   const y = matmulRef(x, w, d.B, d.inF, d.out, false, true);
   for (let i = 0; i < y.length; i++) {
     const v = y[i] + (b ? b[i % d.out] : 0);
@@ -30,8 +47,14 @@ export function linearRef(x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLi
 }
 
 /** dx = dz·w, dw = dzᵀ·x, db = Σ_batch dz, with dz = dy masked by y > 0 if relu (y = forward output). */
-export function linearBackwardRef(x: ArrayLike<number>, w: ArrayLike<number>, y: ArrayLike<number>, dy: ArrayLike<number>,
-  d: LinearDims, relu = false): { dx: Float64Array; dw: Float64Array; db: Float64Array } {
+export function linearBackwardRef(
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  y: ArrayLike<number>,
+  dy: ArrayLike<number>,
+  d: LinearDims,
+  relu = false,
+): { dx: Float64Array; dw: Float64Array; db: Float64Array } {
   const dz = Float64Array.from(dy, (g, i) => (relu && !(y[i] > 0) ? 0 : g));
   const dx = matmulRef(dz, w, d.B, d.out, d.inF);
   const dw = matmulRef(dz, x, d.out, d.B, d.inF, true, false);

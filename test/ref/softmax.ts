@@ -15,7 +15,12 @@ export function softmaxRef(logits: ArrayLike<number>, B: number, K: number): Flo
 }
 
 /** loss = mean_r (logsumexp(x_r) − x_r[label_r]); dlogits = (softmax − onehot)/B. */
-export function softmaxXentRef(logits: ArrayLike<number>, labels: ArrayLike<number>, B: number, K: number): { loss: number; dlogits: Float64Array } {
+export function softmaxXentRef(
+  logits: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  B: number,
+  K: number,
+): { loss: number; dlogits: Float64Array } {
   const dlogits = softmaxRef(logits, B, K);
   let loss = 0;
   for (let r = 0; r < B; r++) {

@@ -8,7 +8,8 @@ import { loadSharp } from '../sharp.js';
 
 /** Python's round(): halves go to the even neighbour (torchvision's CenterCrop offsets). */
 export function roundHalfEven(x: number): number {
-  const f = Math.floor(x), d = x - f;
+  const f = Math.floor(x),
+    d = x - f;
   return d > 0.5 ? f + 1 : d < 0.5 ? f : f % 2 === 0 ? f : f + 1;
 }
 
@@ -17,7 +18,12 @@ export function roundHalfEven(x: number): number {
  * `short`, the longer int(short·long/short_side) (truncated), then the crop×crop window at
  * round((side − crop)/2), rounding halves to even as Python does.
  */
-export function shorterSideCrop(w: number, h: number, short: number, crop: number): { width: number; height: number; left: number; top: number } {
+export function shorterSideCrop(
+  w: number,
+  h: number,
+  short: number,
+  crop: number,
+): { width: number; height: number; left: number; top: number } {
   const width = w <= h ? short : Math.floor((short * w) / h);
   const height = w <= h ? Math.floor((short * h) / w) : short;
   return { width, height, left: roundHalfEven((width - crop) / 2), top: roundHalfEven((height - crop) / 2) };
@@ -27,16 +33,23 @@ export function shorterSideCrop(w: number, h: number, short: number, crop: numbe
  * A sharp pipeline for `file`: EXIF-oriented, shorter side scaled to `short` and the centre crop×crop
  * window cut out (shorterSideCrop). Reads the header first for the oriented size.
  */
-export async function resizeAndCrop(file: string, short: number, crop: number,
-  o: { failOn?: 'error' | 'truncated'; maxPixels?: number; resample?: Resample } = {}): Promise<Sharp> {
+export async function resizeAndCrop(
+  file: string,
+  short: number,
+  crop: number,
+  o: { failOn?: 'error' | 'truncated'; maxPixels?: number; resample?: Resample } = {},
+): Promise<Sharp> {
   const sharp = await loadSharp();
-  const open = () => sharp(file, { failOn: o.failOn ?? 'truncated', limitInputPixels: o.maxPixels ?? DEFAULT_MAX_PIXELS });
+  const open = () =>
+    sharp(file, { failOn: o.failOn ?? 'truncated', limitInputPixels: o.maxPixels ?? DEFAULT_MAX_PIXELS });
   const m = await open().metadata();
-  const w = m.autoOrient?.width ?? m.width, h = m.autoOrient?.height ?? m.height;
+  const w = m.autoOrient?.width ?? m.width,
+    h = m.autoOrient?.height ?? m.height;
   if (!w || !h) throw new FormatError(`${file}: no dimensions in the header`);
   const g = shorterSideCrop(w, h, short, crop);
   const bilinear = o.resample === 'bilinear';
-  return open().autoOrient()
+  return open()
+    .autoOrient()
     .resize(g.width, g.height, { fit: 'fill', kernel: bilinear ? 'linear' : 'lanczos3', fastShrinkOnLoad: !bilinear })
     .extract({ left: g.left, top: g.top, width: crop, height: crop });
 }
@@ -44,14 +57,21 @@ export async function resizeAndCrop(file: string, short: number, crop: number,
 export const DEFAULT_MAX_PIXELS = 2 ** 26;
 
 /** Decode one image file to size×size×3 uint8 (the paper's preprocessing: shorter side to size, centre crop). */
-export async function decodeImage(file: string, size = 256, maxPixels = DEFAULT_MAX_PIXELS, resample: Resample = 'lanczos3'): Promise<Uint8Array> {
+export async function decodeImage(
+  file: string,
+  size = 256,
+  maxPixels = DEFAULT_MAX_PIXELS,
+  resample: Resample = 'lanczos3',
+): Promise<Uint8Array> {
   const { data, info } = await (await resizeAndCrop(file, size, size, { maxPixels, resample }))
     .removeAlpha()
     .toColourspace('srgb')
     .raw({ depth: 'uchar' })
     .toBuffer({ resolveWithObject: true });
   if (info.channels !== 3 || info.width !== size || info.height !== size) {
-    throw new FormatError(`${file}: decoded to ${info.width}×${info.height}×${info.channels}, expected ${size}×${size}×3`);
+    throw new FormatError(
+      `${file}: decoded to ${info.width}×${info.height}×${info.channels}, expected ${size}×${size}×3`,
+    );
   }
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }

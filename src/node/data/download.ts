@@ -5,7 +5,12 @@ import { open, rename, unlink, mkdir } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { AlexnetError, FormatError } from '../../errors.js';
 
-export interface DownloadProgress { file: string; bytes: number; total?: number; done: boolean }
+export interface DownloadProgress {
+  file: string;
+  bytes: number;
+  total?: number;
+  done: boolean;
+}
 
 export interface DownloadOptions {
   /** expected lowercase hex SHA-256; the file is kept only if it matches */
@@ -26,7 +31,10 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
   const tmp = `${dest}.part-${process.pid}-${randomBytes(4).toString('hex')}`;
   const abort = new AbortController();
   let timer = setTimeout(() => abort.abort(), idle);
-  const kick = () => { clearTimeout(timer); timer = setTimeout(() => abort.abort(), idle); };
+  const kick = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => abort.abort(), idle);
+  };
   const fh = await open(tmp, 'wx');
   let closed = false;
   try {
@@ -34,12 +42,15 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
     try {
       res = await fetch(url, { signal: abort.signal, redirect: 'follow' });
     } catch (e) {
-      throw new AlexnetError(`${url}: download failed (${abort.signal.aborted ? `no data for ${idle} ms` : (e as Error).message})`);
+      throw new AlexnetError(
+        `${url}: download failed (${abort.signal.aborted ? `no data for ${idle} ms` : (e as Error).message})`,
+      );
     }
     if (!res.ok || !res.body) throw new AlexnetError(`${url}: HTTP ${res.status} ${res.statusText}`);
     const lenHeader = res.headers.get('content-length');
     const total = lenHeader !== null && /^\d+$/.test(lenHeader) ? Number(lenHeader) : undefined;
-    if (total !== undefined && total > maxBytes) throw new AlexnetError(`${url}: ${total} bytes exceeds the ${maxBytes}-byte limit`);
+    if (total !== undefined && total > maxBytes)
+      throw new AlexnetError(`${url}: ${total} bytes exceeds the ${maxBytes}-byte limit`);
     const hash = createHash('sha256');
     const reader = res.body.getReader();
     let bytes = 0;
@@ -48,21 +59,28 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
       try {
         chunk = await reader.read();
       } catch (e) {
-        throw new AlexnetError(`${url}: download failed after ${bytes} bytes (${abort.signal.aborted ? `no data for ${idle} ms` : (e as Error).message})`);
+        throw new AlexnetError(
+          `${url}: download failed after ${bytes} bytes (${abort.signal.aborted ? `no data for ${idle} ms` : (e as Error).message})`,
+        );
       }
       if (chunk.done) break;
       kick();
       bytes += chunk.value.length;
-      if (bytes > maxBytes) { abort.abort(); throw new AlexnetError(`${url}: body exceeds the ${maxBytes}-byte limit`); }
+      if (bytes > maxBytes) {
+        abort.abort();
+        throw new AlexnetError(`${url}: body exceeds the ${maxBytes}-byte limit`);
+      }
       hash.update(chunk.value);
       await fh.write(chunk.value);
       opts.onProgress?.({ file, bytes, total, done: false });
     }
-    if (total !== undefined && bytes !== total) throw new AlexnetError(`${url}: truncated download (${bytes} of ${total} bytes)`);
+    if (total !== undefined && bytes !== total)
+      throw new AlexnetError(`${url}: truncated download (${bytes} of ${total} bytes)`);
     await fh.close();
     closed = true;
     const got = hash.digest('hex');
-    if (got !== opts.sha256.toLowerCase()) throw new FormatError(`${url}: SHA-256 mismatch: got ${got}, expected ${opts.sha256} (file discarded)`);
+    if (got !== opts.sha256.toLowerCase())
+      throw new FormatError(`${url}: SHA-256 mismatch: got ${got}, expected ${opts.sha256} (file discarded)`);
     await rename(tmp, dest);
     opts.onProgress?.({ file, bytes, total, done: true });
   } catch (e) {

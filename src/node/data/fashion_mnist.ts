@@ -7,9 +7,25 @@ import { ArrayDataset, type DataSplits } from '../../data/dataset.js';
 import { downloadFile, stderrProgress, type DownloadProgress } from './download.js';
 import { readIdx } from '../files/idx.js';
 
-export const FASHION_MNIST_CLASSES: readonly string[] = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+export const FASHION_MNIST_CLASSES: readonly string[] = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+];
 export const FASHION_MNIST_URL = 'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/';
-const FILES = { trainImages: 'train-images-idx3-ubyte', trainLabels: 'train-labels-idx1-ubyte', valImages: 't10k-images-idx3-ubyte', valLabels: 't10k-labels-idx1-ubyte' };
+const FILES = {
+  trainImages: 'train-images-idx3-ubyte',
+  trainLabels: 'train-labels-idx1-ubyte',
+  valImages: 't10k-images-idx3-ubyte',
+  valLabels: 't10k-labels-idx1-ubyte',
+};
 
 /**
  * SHA-256 of the official .gz files (the ones whose MD5s the Fashion-MNIST README lists). Debian's
@@ -66,7 +82,10 @@ export async function downloadFashionMnist(dir: string, opts: FashionMnistOption
     const name = `${b}.gz`;
     const sha256 = sums[name];
     if (!sha256) throw new AlexnetError(`no SHA-256 known for ${name}; refusing an unverified download`);
-    await downloadFile(new URL(name, base.endsWith('/') ? base : `${base}/`).href, join(dir, name), { sha256, onProgress });
+    await downloadFile(new URL(name, base.endsWith('/') ? base : `${base}/`).href, join(dir, name), {
+      sha256,
+      onProgress,
+    });
   }
 }
 
@@ -90,17 +109,29 @@ export async function loadFashionMnist(opts: FashionMnistOptions = {}): Promise<
 }
 
 async function loadSplit(dir: string, imagesBase: string, labelsBase: string, name: string): Promise<ArrayDataset> {
-  const imagesPath = locate(dir, imagesBase)!, labelsPath = locate(dir, labelsBase)!;
+  const imagesPath = locate(dir, imagesBase)!,
+    labelsPath = locate(dir, labelsBase)!;
   const [images, labels] = await Promise.all([readIdx(imagesPath), readIdx(labelsPath)]);
-  if (images.dims.length !== 3) throw new FormatError(`${imagesPath}: expected N×H×W images, got dims [${images.dims.join(',')}]`);
-  if (labels.dims.length !== 1) throw new FormatError(`${labelsPath}: expected N labels, got dims [${labels.dims.join(',')}]`);
+  if (images.dims.length !== 3)
+    throw new FormatError(`${imagesPath}: expected N×H×W images, got dims [${images.dims.join(',')}]`);
+  if (labels.dims.length !== 1)
+    throw new FormatError(`${labelsPath}: expected N labels, got dims [${labels.dims.join(',')}]`);
   const [n, h, w] = images.dims;
-  if (labels.dims[0] !== n) throw new FormatError(`${labelsPath}: ${labels.dims[0]} labels but ${imagesPath} has ${n} images`);
+  if (labels.dims[0] !== n)
+    throw new FormatError(`${labelsPath}: ${labels.dims[0]} labels but ${imagesPath} has ${n} images`);
   const l32 = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const l = labels.data[i];
-    if (l >= FASHION_MNIST_CLASSES.length) throw new FormatError(`${labelsPath}: label ${l} at index ${i} is outside [0, ${FASHION_MNIST_CLASSES.length})`);
+    if (l >= FASHION_MNIST_CLASSES.length)
+      throw new FormatError(`${labelsPath}: label ${l} at index ${i} is outside [0, ${FASHION_MNIST_CLASSES.length})`);
     l32[i] = l;
   }
-  return new ArrayDataset({ name, images: images.data, shape: [n, 1, h, w], labels: l32, classes: FASHION_MNIST_CLASSES.length, classNames: [...FASHION_MNIST_CLASSES] });
+  return new ArrayDataset({
+    name,
+    images: images.data,
+    shape: [n, 1, h, w],
+    labels: l32,
+    classes: FASHION_MNIST_CLASSES.length,
+    classNames: [...FASHION_MNIST_CLASSES],
+  });
 }

@@ -35,20 +35,32 @@ export interface ImageFolderOptions {
   resample?: Resample;
 }
 
-export interface SkipStats { unreadable: number; outsideRoot: number; examples: string[] }
+export interface SkipStats {
+  unreadable: number;
+  outsideRoot: number;
+  examples: string[];
+}
 
 const EXTS = ['.jpg', '.jpeg', '.png', '.webp'];
 
-interface Listing { files: string[]; labels: number[]; skipped: SkipStats }
+interface Listing {
+  files: string[];
+  labels: number[];
+  skipped: SkipStats;
+}
 
 /** Open root/train (required) and root/val (optional). Classes are the sorted subfolder names of train. */
 export async function openImageFolder(root: string, opts: ImageFolderOptions = {}): Promise<DataSplits> {
-  const rootReal = await realpath(root).catch(() => { throw new FormatError(`${root}: image folder root does not exist`); });
+  const rootReal = await realpath(root).catch(() => {
+    throw new FormatError(`${root}: image folder root does not exist`);
+  });
   const trainDir = join(rootReal, 'train');
   if (!existsSync(trainDir)) throw new FormatError(`${root}: missing train/ folder`);
   const skipped: SkipStats = { unreadable: 0, outsideRoot: 0, examples: [] };
   // (skips are counted when listSplit lists train/ again, so each link is reported once)
-  const classNames = (await listDir(trainDir, rootReal, { unreadable: 0, outsideRoot: 0, examples: [] })).filter((e) => e.dir).map((e) => e.name);
+  const classNames = (await listDir(trainDir, rootReal, { unreadable: 0, outsideRoot: 0, examples: [] }))
+    .filter((e) => e.dir)
+    .map((e) => e.name);
   if (classNames.length === 0) throw new FormatError(`${trainDir}: no class folders`);
   const train = await listSplit(trainDir, classNames, rootReal, opts, skipped, false);
   const valDir = join(rootReal, 'val');
@@ -56,13 +68,20 @@ export async function openImageFolder(root: string, opts: ImageFolderOptions = {
   if (train.files.length === 0) throw new FormatError(`${trainDir}: no readable images`);
   const warn = opts.warn ?? ((m: string) => process.emitWarning(m));
   if (skipped.unreadable || skipped.outsideRoot) {
-    warn(`${root}: skipped ${skipped.unreadable} unreadable image(s) and ${skipped.outsideRoot} path(s) resolving outside the root; first: ${skipped.examples.join('; ')}`);
+    warn(
+      `${root}: skipped ${skipped.unreadable} unreadable image(s) and ${skipped.outsideRoot} path(s) resolving outside the root; first: ${skipped.examples.join('; ')}`,
+    );
   }
-  const make = (l: Listing, split: string) => new ImageFolderDataset(`${root}/${split}`, l.files, Int32Array.from(l.labels), classNames, opts, warn);
-  return { train: make(train, 'train'), val: val && val.files.length ? make(val, 'val') : undefined };
+  const make = (l: Listing, split: string) =>
+    new ImageFolderDataset(`${root}/${split}`, l.files, Int32Array.from(l.labels), classNames, opts, warn);
+  return { train: make(train, 'train'), val: val?.files.length ? make(val, 'val') : undefined };
 }
 
-interface Entry { name: string; path: string; dir: boolean }
+interface Entry {
+  name: string;
+  path: string;
+  dir: boolean;
+}
 
 /** Sorted entries of a directory (hidden names skipped), with links resolved and confined to the root. */
 async function listDir(dir: string, rootReal: string, skipped: SkipStats): Promise<Entry[]> {
@@ -71,10 +90,21 @@ async function listDir(dir: string, rootReal: string, skipped: SkipStats): Promi
   for (const name of names) {
     const path = join(dir, name);
     let real: string;
-    try { real = await realpath(path); } catch { note(skipped, 'unreadable', `${path}: dangling link`); continue; }
-    if (real !== rootReal && !real.startsWith(rootReal + sep)) { note(skipped, 'outsideRoot', `${path} -> ${real}`); continue; }
+    try {
+      real = await realpath(path);
+    } catch {
+      note(skipped, 'unreadable', `${path}: dangling link`);
+      continue;
+    }
+    if (real !== rootReal && !real.startsWith(rootReal + sep)) {
+      note(skipped, 'outsideRoot', `${path} -> ${real}`);
+      continue;
+    }
     const st = await stat(real).catch(() => undefined);
-    if (!st) { note(skipped, 'unreadable', `${path}: cannot stat`); continue; }
+    if (!st) {
+      note(skipped, 'unreadable', `${path}: cannot stat`);
+      continue;
+    }
     if (st.isDirectory() || st.isFile()) out.push({ name, path: real, dir: st.isDirectory() });
   }
   return out;
@@ -85,18 +115,34 @@ function note(s: SkipStats, kind: 'unreadable' | 'outsideRoot', example: string)
   if (s.examples.length < 3) s.examples.push(example);
 }
 
-async function listSplit(splitDir: string, classNames: string[], rootReal: string, opts: ImageFolderOptions, skipped: SkipStats, isVal: boolean): Promise<Listing> {
+async function listSplit(
+  splitDir: string,
+  classNames: string[],
+  rootReal: string,
+  opts: ImageFolderOptions,
+  skipped: SkipStats,
+  isVal: boolean,
+): Promise<Listing> {
   const exts = opts.extensions ?? EXTS;
-  const files: string[] = [], labels: number[] = [];
+  const files: string[] = [],
+    labels: number[] = [];
   for (const cls of await listDir(splitDir, rootReal, skipped)) {
     if (!cls.dir) continue;
     const label = classNames.indexOf(cls.name);
-    if (label < 0) throw new FormatError(`${cls.path}: ${isVal ? 'val' : 'train'} class '${cls.name}' is not a train class`);
+    if (label < 0)
+      throw new FormatError(`${cls.path}: ${isVal ? 'val' : 'train'} class '${cls.name}' is not a train class`);
     const seen = new Set<string>([cls.path]);
     const walk = async (dir: string): Promise<void> => {
       for (const e of await listDir(dir, rootReal, skipped)) {
-        if (e.dir) { if (!seen.has(e.path)) { seen.add(e.path); await walk(e.path); } }
-        else if (exts.includes(extname(e.name).toLowerCase())) { files.push(e.path); labels.push(label); }
+        if (e.dir) {
+          if (!seen.has(e.path)) {
+            seen.add(e.path);
+            await walk(e.path);
+          }
+        } else if (exts.includes(extname(e.name).toLowerCase())) {
+          files.push(e.path);
+          labels.push(label);
+        }
       }
     };
     await walk(cls.path);
@@ -119,7 +165,8 @@ async function verifyAll(files: string[], opts: ImageFolderOptions, skipped: Ski
         else {
           const m = await sharp(files[i]).metadata();
           if (!m.width || !m.height) throw new Error('no dimensions');
-          if (m.width * m.height > maxPixels) throw new Error(`declares ${m.width}×${m.height} pixels, more than the ${maxPixels} allowed`);
+          if (m.width * m.height > maxPixels)
+            throw new Error(`declares ${m.width}×${m.height} pixels, more than the ${maxPixels} allowed`);
         }
       } catch (e) {
         ok[i] = false;
@@ -146,8 +193,14 @@ export class ImageFolderDataset implements Dataset {
   private readonly inflight = new Map<number, Promise<Uint8Array>>();
   private readonly cacheEntries: number;
 
-  constructor(readonly name: string, readonly files: readonly string[], readonly labels: Int32Array,
-    readonly classNames: string[], private readonly opts: ImageFolderOptions, private readonly warn: (m: string) => void) {
+  constructor(
+    readonly name: string,
+    readonly files: readonly string[],
+    readonly labels: Int32Array,
+    readonly classNames: string[],
+    private readonly opts: ImageFolderOptions,
+    private readonly warn: (m: string) => void,
+  ) {
     this.length = files.length;
     this.height = this.width = opts.size ?? 256;
     this.classes = classNames.length;
@@ -168,7 +221,11 @@ export class ImageFolderDataset implements Dataset {
 
   private pixelsOf(i: number): Promise<Uint8Array> {
     const hit = this.cache.get(i);
-    if (hit) { this.cache.delete(i); this.cache.set(i, hit); return Promise.resolve(hit); }
+    if (hit) {
+      this.cache.delete(i);
+      this.cache.set(i, hit);
+      return Promise.resolve(hit);
+    }
     let p = this.inflight.get(i);
     if (!p) {
       p = this.load(i).finally(() => this.inflight.delete(i));
@@ -188,7 +245,10 @@ export class ImageFolderDataset implements Dataset {
         return px;
       } catch (e) {
         this.bad.add(i);
-        if (this.decodeFailures++ === 0) this.warn(`${this.name}: ${this.files[i]} failed to decode (${(e as Error).message}); it and any later failures are replaced by the next image of the same class and counted in decodeFailures`);
+        if (this.decodeFailures++ === 0)
+          this.warn(
+            `${this.name}: ${this.files[i]} failed to decode (${(e as Error).message}); it and any later failures are replaced by the next image of the same class and counted in decodeFailures`,
+          );
       }
     }
     // Next decodable sample of the same class, in file order (deterministic: depends only on which files fail).
@@ -202,5 +262,7 @@ export class ImageFolderDataset implements Dataset {
     return new Uint8Array(3 * this.height * this.width); // a class with no decodable image at all: black
   }
 
-  async close(): Promise<void> { this.cache.clear(); }
+  async close(): Promise<void> {
+    this.cache.clear();
+  }
 }

@@ -5,16 +5,30 @@ import { existsSync } from 'node:fs';
 import { open, realpath, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { FormatError } from '../../errors.js';
-import { ArrayDataset, checkGet, checkIndex, checkLabels, hwcToChw, type DataSplits, type Dataset } from '../../data/dataset.js';
+import {
+  ArrayDataset,
+  checkGet,
+  checkIndex,
+  checkLabels,
+  hwcToChw,
+  type DataSplits,
+  type Dataset,
+} from '../../data/dataset.js';
 import { readNpy, readNpyHeader } from '../files/npy.js';
-import { type NpyHeader } from '../../formats/npy.js';
+import type { NpyHeader } from '../../formats/npy.js';
 
 export interface NpyDirOptions {
   /** Image files with more data bytes than this are not loaded but read per sample (default 1 GiB). */
   inMemoryLimit?: number;
 }
 
-interface Layout { n: number; c: number; h: number; w: number; pixels: boolean }
+interface Layout {
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  pixels: boolean;
+}
 
 function layoutOf(h: NpyHeader, path: string): Layout {
   const s = h.shape;
@@ -24,7 +38,10 @@ function layoutOf(h: NpyHeader, path: string): Layout {
   } else if (h.kind === 'u' && h.itemsize === 1) {
     if (s.length === 4) {
       // A uint8 N×C×H×W array would silently be read as a tall thin image with hundreds of channels.
-      if (s[3] > 4 && s[1] <= 4) throw new FormatError(`${path}: uint8 shape (${s.join(', ')}) looks like N×C×H×W; uint8 images must be N×H×W×C`);
+      if (s[3] > 4 && s[1] <= 4)
+        throw new FormatError(
+          `${path}: uint8 shape (${s.join(', ')}) looks like N×C×H×W; uint8 images must be N×H×W×C`,
+        );
       return { n: s[0], h: s[1], w: s[2], c: s[3], pixels: true };
     }
     if (s.length === 3) return { n: s[0], h: s[1], w: s[2], c: 1, pixels: true };
@@ -44,7 +61,11 @@ async function readLabels(path: string, n: number): Promise<Int32Array> {
   return labels;
 }
 
-async function loadSplit(dir: string, split: string, opts: NpyDirOptions): Promise<{ make: (classes: number) => Dataset; labels: Int32Array }> {
+async function loadSplit(
+  dir: string,
+  split: string,
+  opts: NpyDirOptions,
+): Promise<{ make: (classes: number) => Dataset; labels: Int32Array }> {
   const imagesPath = join(dir, `${split}_images.npy`);
   for (const f of [imagesPath, join(dir, `${split}_labels.npy`)]) {
     if (!existsSync(f)) throw new FormatError(`${dir}: missing ${f}`);
@@ -52,7 +73,8 @@ async function loadSplit(dir: string, split: string, opts: NpyDirOptions): Promi
   }
   const header = await readNpyHeader(imagesPath);
   const lay = layoutOf(header, imagesPath);
-  if (lay.n === 0 || lay.c === 0 || lay.h === 0 || lay.w === 0) throw new FormatError(`${imagesPath}: empty image array (${header.shape.join(', ')})`);
+  if (lay.n === 0 || lay.c === 0 || lay.h === 0 || lay.w === 0)
+    throw new FormatError(`${imagesPath}: empty image array (${header.shape.join(', ')})`);
   const labels = await readLabels(join(dir, `${split}_labels.npy`), lay.n);
   const name = `${dir}/${split}`;
   if (header.count * header.itemsize > (opts.inMemoryLimit ?? 1 << 30)) {
@@ -61,13 +83,23 @@ async function loadSplit(dir: string, split: string, opts: NpyDirOptions): Promi
   const { data } = await readNpy(imagesPath);
   return {
     labels,
-    make: (classes) => new ArrayDataset({ name, images: data as Float32Array | Uint8Array, shape: [lay.n, lay.c, lay.h, lay.w], labels, classes }),
+    make: (classes) =>
+      new ArrayDataset({
+        name,
+        images: data as Float32Array | Uint8Array,
+        shape: [lay.n, lay.c, lay.h, lay.w],
+        labels,
+        classes,
+      }),
   };
 }
 
 async function confined(dir: string, file: string): Promise<void> {
   const [root, real] = await Promise.all([realpath(dir), realpath(file)]);
-  if (!real.startsWith(root + sep)) throw new FormatError(`${file}: resolves to ${real}, outside the dataset folder ${dir} (links out of the folder are refused)`);
+  if (!real.startsWith(root + sep))
+    throw new FormatError(
+      `${file}: resolves to ${real}, outside the dataset folder ${dir} (links out of the folder are refused)`,
+    );
 }
 
 /** Load a .npy dataset directory. classes = 1 + the largest label of either split. */
@@ -78,23 +110,49 @@ export async function loadNpyDir(dir: string, opts: NpyDirOptions = {}): Promise
   const classes = Math.max(checkLabels(train.labels, dir), val ? checkLabels(val.labels, dir) : 0);
   const trainDs = train.make(classes);
   const valDs = val?.make(classes);
-  if (valDs && (valDs.channels !== trainDs.channels || valDs.height !== trainDs.height || valDs.width !== trainDs.width || valDs.pixels !== trainDs.pixels)) {
-    throw new FormatError(`${dir}: val images (${valDs.channels}×${valDs.height}×${valDs.width}) do not match train images (${trainDs.channels}×${trainDs.height}×${trainDs.width}) in shape or dtype`);
+  if (
+    valDs &&
+    (valDs.channels !== trainDs.channels ||
+      valDs.height !== trainDs.height ||
+      valDs.width !== trainDs.width ||
+      valDs.pixels !== trainDs.pixels)
+  ) {
+    throw new FormatError(
+      `${dir}: val images (${valDs.channels}×${valDs.height}×${valDs.width}) do not match train images (${trainDs.channels}×${trainDs.height}×${trainDs.width}) in shape or dtype`,
+    );
   }
   return { train: trainDs, val: valDs };
 }
 
 /** Samples read from the .npy file on demand (positional reads, safe to run concurrently). */
 class NpyFileDataset implements Dataset {
-  readonly length: number; readonly channels: number; readonly height: number; readonly width: number; readonly pixels: boolean;
+  readonly length: number;
+  readonly channels: number;
+  readonly height: number;
+  readonly width: number;
+  readonly pixels: boolean;
   private fh?: Promise<FileHandle>;
   private readonly sampleBytes: number;
 
-  constructor(readonly name: string, private readonly path: string, private readonly header: NpyHeader, lay: Layout,
-    readonly labels: Int32Array, readonly classes: number) {
-    this.length = lay.n; this.channels = lay.c; this.height = lay.h; this.width = lay.w; this.pixels = lay.pixels;
+  constructor(
+    readonly name: string,
+    private readonly path: string,
+    private readonly header: NpyHeader,
+    lay: Layout,
+    readonly labels: Int32Array,
+    readonly classes: number,
+  ) {
+    this.length = lay.n;
+    this.channels = lay.c;
+    this.height = lay.h;
+    this.width = lay.w;
+    this.pixels = lay.pixels;
     this.sampleBytes = lay.c * lay.h * lay.w * header.itemsize;
-    if (lay.pixels) this.getPixels = (i) => { checkIndex(this, i); return this.read(i); };
+    if (lay.pixels)
+      this.getPixels = (i) => {
+        checkIndex(this, i);
+        return this.read(i);
+      };
   }
 
   async get(i: number, out: Float32Array): Promise<void> {
@@ -111,7 +169,8 @@ class NpyFileDataset implements Dataset {
     const fh = await this.fh;
     const buf = new Uint8Array(this.sampleBytes);
     const { bytesRead } = await fh.read(buf, 0, buf.length, this.header.dataOffset + i * this.sampleBytes);
-    if (bytesRead !== buf.length) throw new FormatError(`${this.path}: short read of sample ${i} (file changed since it was opened?)`);
+    if (bytesRead !== buf.length)
+      throw new FormatError(`${this.path}: short read of sample ${i} (file changed since it was opened?)`);
     return buf;
   }
 

@@ -10,12 +10,18 @@ import { openImageFolder } from './image_folder.js';
 import type { Resample } from '../../models/spec.js';
 
 /** `resample`: how an ImageFolder's images are resized (the arch's: bilinear for torchvision, else lanczos3). */
-export async function openData(spec: string, warn: (msg: string) => void = () => {}, resample?: Resample): Promise<DataSplits> {
+export async function openData(
+  spec: string,
+  warn: (msg: string) => void = () => {},
+  resample?: Resample,
+): Promise<DataSplits> {
   if (spec === 'fashion-mnist') return loadFashionMnist({ download: true });
   if (!existsSync(spec) || !statSync(spec).isDirectory()) {
     throw new FormatError(`--data ${spec}: not 'fashion-mnist' and not a directory`);
   }
   if (existsSync(join(spec, 'train_images.npy'))) return loadNpyDir(spec);
   if (existsSync(join(spec, 'train'))) return openImageFolder(spec, { warn, resample });
-  throw new FormatError(`--data ${spec}: expected train_images.npy + train_labels.npy, or an ImageFolder tree with train/<class>/ images`);
+  throw new FormatError(
+    `--data ${spec}: expected train_images.npy + train_labels.npy, or an ImageFolder tree with train/<class>/ images`,
+  );
 }

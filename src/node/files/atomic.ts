@@ -8,7 +8,12 @@ import { AlexnetError } from '../../errors.js';
 
 /** A file could not be written; `code` is the OS error (ENOSPC, EACCES, EROFS, ...). */
 export class CheckpointWriteError extends AlexnetError {
-  constructor(readonly path: string, readonly code: string | undefined, message: string, cause?: unknown) {
+  constructor(
+    readonly path: string,
+    readonly code: string | undefined,
+    message: string,
+    cause?: unknown,
+  ) {
     super(message);
     this.cause = cause;
   }
@@ -29,7 +34,12 @@ export interface AtomicFs {
   appendFile(path: string, data: string): Promise<void>;
 }
 
-export const nodeFs: AtomicFs = { open: (p, f, m) => open(p, f, m), rename, unlink, appendFile: (p, d) => appendFile(p, d) };
+export const nodeFs: AtomicFs = {
+  open: (p, f, m) => open(p, f, m),
+  rename,
+  unlink,
+  appendFile: (p, d) => appendFile(p, d),
+};
 
 // Slices keep each write() call well below node's 2 GiB per-call limit and bound kernel copies.
 const SLICE = 64 * 1024 * 1024;
@@ -39,7 +49,11 @@ const SLICE = 64 * 1024 * 1024;
  * On any failure the temp file is removed, the previous `path` is untouched, and a
  * CheckpointWriteError naming the path and the OS error is thrown.
  */
-export async function atomicWrite(path: string, data: Uint8Array | readonly Uint8Array[], fs: AtomicFs = nodeFs): Promise<void> {
+export async function atomicWrite(
+  path: string,
+  data: Uint8Array | readonly Uint8Array[],
+  fs: AtomicFs = nodeFs,
+): Promise<void> {
   const parts = data instanceof Uint8Array ? [data] : data;
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   let fh: WriteHandle | undefined;
@@ -47,7 +61,7 @@ export async function atomicWrite(path: string, data: Uint8Array | readonly Uint
     fh = await fs.open(tmp, 'wx', 0o644);
     let pos = 0;
     for (const part of parts) {
-      for (let off = 0; off < part.byteLength;) {
+      for (let off = 0; off < part.byteLength; ) {
         const len = Math.min(SLICE, part.byteLength - off);
         const { bytesWritten } = await fh.write(part, off, len, pos);
         if (!(bytesWritten > 0)) throw Object.assign(new Error('write made no progress'), { code: 'EIO' });
@@ -109,7 +123,9 @@ export async function removeStaleTemps(dir: string, fs: Pick<AtomicFs, 'unlink'>
     try {
       await fs.unlink(join(dir, name));
       removed.push(name);
-    } catch { /* gone meanwhile, or not ours to remove */ }
+    } catch {
+      /* gone meanwhile, or not ours to remove */
+    }
   }
   return removed;
 }

@@ -5,7 +5,14 @@ import type { Engine } from '../../gpu/engine.js';
 import type { Model } from '../../models/model.js';
 import type { Arch } from '../../models/spec.js';
 import type { SGD } from '../../optim.js';
-import { checkpointContents, parseCheckpoint, weightsOnly, type Checkpoint, type ModelMeta, type RunState } from '../../checkpoint/checkpoint.js';
+import {
+  checkpointContents,
+  parseCheckpoint,
+  weightsOnly,
+  type Checkpoint,
+  type ModelMeta,
+  type RunState,
+} from '../../checkpoint/checkpoint.js';
 import { loadModel } from '../../checkpoint/load_model.js';
 import { decodeParameters, parameterTensors } from '../../models/params.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -17,7 +24,14 @@ import { readSafetensors, writeSafetensors } from './safetensors.js';
  * values are refused with a NumericalError before anything is written. A failed write is a
  * CheckpointWriteError; the old file stays. `fs` substitutes the file-system calls (tests make writes fail through it).
  */
-export async function saveCheckpoint(path: string, model: Model, meta: ModelMeta, opt?: SGD, state?: RunState, fs?: AtomicFs): Promise<void> {
+export async function saveCheckpoint(
+  path: string,
+  model: Model,
+  meta: ModelMeta,
+  opt?: SGD,
+  state?: RunState,
+  fs?: AtomicFs,
+): Promise<void> {
   const { tensors, metadata } = await checkpointContents(path, model, meta, opt, state);
   await writeSafetensors(path, tensors, metadata, fs);
 }
@@ -33,12 +47,21 @@ export async function loadWeightsOnly(path: string): Promise<Map<string, { shape
 }
 
 /** The model a checkpoint or weights-only file holds (see loadModel). */
-export async function openModel(engine: Engine, path: string, arch?: Arch | string): Promise<{ model: Model; meta: ModelMeta }> {
+export async function openModel(
+  engine: Engine,
+  path: string,
+  arch?: Arch | string,
+): Promise<{ model: Model; meta: ModelMeta }> {
   return loadModel(engine, await readSafetensors(path), path, arch);
 }
 
 /** Save named parameters (a net built without a Model) as a safetensors file, atomically. */
-export async function saveParameters(path: string, params: readonly Tensor[], metadata: Record<string, string> = {}, fs?: AtomicFs): Promise<void> {
+export async function saveParameters(
+  path: string,
+  params: readonly Tensor[],
+  metadata: Record<string, string> = {},
+  fs?: AtomicFs,
+): Promise<void> {
   await writeSafetensors(path, await parameterTensors(params), metadata, fs);
 }
 

@@ -44,12 +44,18 @@ function gunzipBounded(bytes: Uint8Array, name: string, maxBytes: number): Uint8
 
 function gzError(name: string, e: unknown, maxBytes: number): FormatError {
   const code = (e as { code?: string }).code;
-  if (code === 'ERR_BUFFER_TOO_LARGE') return new FormatError(`${name}: decompressed size exceeds the ${maxBytes}-byte limit`);
+  if (code === 'ERR_BUFFER_TOO_LARGE')
+    return new FormatError(`${name}: decompressed size exceeds the ${maxBytes}-byte limit`);
   return new FormatError(`${name}: corrupt gzip data (${(e as Error).message})`);
 }
 
 /** Write an IDX file (gzipped when opts.gzip) atomically. */
-export async function writeIdx(path: string, dims: readonly number[], data: Uint8Array, opts: { gzip?: boolean } = {}): Promise<void> {
+export async function writeIdx(
+  path: string,
+  dims: readonly number[],
+  data: Uint8Array,
+  opts: { gzip?: boolean } = {},
+): Promise<void> {
   const raw = encodeIdx(dims, data);
   await atomicWrite(path, opts.gzip ? gzipSync(raw) : raw);
 }

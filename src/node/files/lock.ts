@@ -10,7 +10,12 @@ import { AlexnetError } from '../../errors.js';
 /** The output folder is in use by another live process (or its lock cannot be judged safely). */
 export class LockError extends AlexnetError {}
 
-export interface LockInfo { pid: number; startedAt: string; host: string; token: string }
+export interface LockInfo {
+  pid: number;
+  startedAt: string;
+  host: string;
+  token: string;
+}
 
 export interface Lock {
   path: string;
@@ -45,7 +50,7 @@ export async function acquireLock(dir: string): Promise<Lock> {
       // in it meanwhile must refuse, not take it for a stale lock of an earlier process.
       held.add(path);
       try {
-        await fh.writeFile(JSON.stringify(info) + '\n');
+        await fh.writeFile(`${JSON.stringify(info)}\n`);
         await fh.sync();
       } catch (err) {
         held.delete(path);
@@ -56,7 +61,8 @@ export async function acquireLock(dir: string): Promise<Lock> {
       await fh.close();
       return makeLock(path, info, tookOver);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new LockError(`cannot create lock ${path}: ${(err as Error).message}`);
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new LockError(`cannot create lock ${path}: ${(err as Error).message}`);
     }
     const old = await readLock(path);
     if (old === 'gone') continue; // released meanwhile: try again
@@ -71,7 +77,9 @@ function makeLock(path: string, info: LockInfo, tookOver: Partial<LockInfo> | un
   // Only remove the file while it is still ours: someone may have judged it stale and replaced it.
   const ours = (text: string) => parse(text)?.token === info.token;
   return {
-    path, info, tookOver,
+    path,
+    info,
+    tookOver,
     async release() {
       held.delete(path);
       const text = await readFile(path, 'utf8').catch(() => '');
@@ -80,8 +88,17 @@ function makeLock(path: string, info: LockInfo, tookOver: Partial<LockInfo> | un
     releaseSync() {
       held.delete(path);
       let text = '';
-      try { text = readFileSync(path, 'utf8'); } catch { return; }
-      if (ours(text)) try { unlinkSync(path); } catch { /* already gone */ }
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch {
+        return;
+      }
+      if (ours(text))
+        try {
+          unlinkSync(path);
+        } catch {
+          /* already gone */
+        }
     },
   };
 }
@@ -108,29 +125,53 @@ function parse(text: string): Partial<LockInfo> | null {
 async function judge(dir: string, path: string, old: Partial<LockInfo> | null): Promise<void> {
   const hint = `; wait for it to finish or stop it, or choose another output folder (delete ${path} only if no run uses it)`;
   if (!old) {
-    const age = Date.now() - (await stat(path).then((s) => s.mtimeMs).catch(() => 0));
+    const age =
+      Date.now() -
+      (await stat(path)
+        .then((s) => s.mtimeMs)
+        .catch(() => 0));
     if (age < FRESH_MS) throw new LockError(`output folder ${dir} is being locked by another process right now${hint}`);
     return; // unreadable and old: a writer died before finishing it
   }
   const pid = old.pid!;
   if (old.host && old.host !== hostname()) {
-    throw new LockError(`output folder ${dir} is in use by process ${pid} on host ${old.host} (cannot check it from here)${hint}`);
+    throw new LockError(
+      `output folder ${dir} is in use by process ${pid} on host ${old.host} (cannot check it from here)${hint}`,
+    );
   }
   if (pid === process.pid) {
-    if (held.has(path)) throw new LockError(`output folder ${dir} is in use by this process (${pid}); release the first lock before acquiring again`);
+    if (held.has(path))
+      throw new LockError(
+        `output folder ${dir} is in use by this process (${pid}); release the first lock before acquiring again`,
+      );
     return;
   }
   if (alive(pid) && !reused(pid, old.startedAt)) {
-    throw new LockError(`output folder ${dir} is in use by process ${pid} (started ${old.startedAt ?? 'at an unknown time'})${hint}`);
+    throw new LockError(
+      `output folder ${dir} is in use by process ${pid} (started ${old.startedAt ?? 'at an unknown time'})${hint}`,
+    );
   }
 }
 
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+  return !defunct(pid);
+}
+
+// Linux: a killed process its parent has not reaped yet (a zombie: common in containers whose PID 1
+// does not reap) still answers kill(pid, 0), but it is gone: state Z (zombie) or X (dead) in
+// /proc/PID/stat. Elsewhere there is nothing to read and the process counts as alive.
+function defunct(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'Z' || state === 'X';
+  } catch {
+    return false;
   }
 }
 

@@ -2,7 +2,16 @@
 // and writing one atomically. Parsing and encoding are the core's (formats/npy.ts).
 import { open, readFile } from 'node:fs/promises';
 import { AlexnetError } from '../../errors.js';
-import { decodeNpy, encodeNpy, parseNpyHeader, MAX_HEADER, PREAMBLE_MAX, type NpyArray, type NpyData, type NpyHeader } from '../../formats/npy.js';
+import {
+  decodeNpy,
+  encodeNpy,
+  parseNpyHeader,
+  MAX_HEADER,
+  PREAMBLE_MAX,
+  type NpyArray,
+  type NpyData,
+  type NpyHeader,
+} from '../../formats/npy.js';
 import { atomicWrite } from './atomic.js';
 
 /** Read only the header of a .npy file (for file-backed access to arrays too big to load). */
@@ -28,12 +37,22 @@ export async function readNpyHeader(path: string): Promise<NpyHeader & { fileSiz
 export async function readNpy(path: string): Promise<NpyArray> {
   const fh = await open(path, 'r');
   let size: number;
-  try { size = (await fh.stat()).size; } finally { await fh.close(); }
-  if (size > 0x7fffffff) throw new AlexnetError(`${path}: ${size} bytes is too large to load at once; use a file-backed reader`);
+  try {
+    size = (await fh.stat()).size;
+  } finally {
+    await fh.close();
+  }
+  if (size > 0x7fffffff)
+    throw new AlexnetError(`${path}: ${size} bytes is too large to load at once; use a file-backed reader`);
   return decodeNpy(await readFile(path), path);
 }
 
 /** Write a .npy file atomically (temp file, fsync, rename), so readers never see a partial file. */
-export async function writeNpy(path: string, data: NpyData, shape: readonly number[], opts: { version?: 1 | 2 | 3 } = {}): Promise<void> {
+export async function writeNpy(
+  path: string,
+  data: NpyData,
+  shape: readonly number[],
+  opts: { version?: 1 | 2 | 3 } = {},
+): Promise<void> {
   await atomicWrite(path, encodeNpy(data, shape, opts));
 }

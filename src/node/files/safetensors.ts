@@ -4,11 +4,25 @@
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { FormatError } from '../../errors.js';
-import { allocate, encodeParts, headerLength, parseHeader, verifyChecksum, CHECKSUM_KEY, type NamedTensor, type Safetensors } from '../../formats/safetensors.js';
+import {
+  allocate,
+  encodeParts,
+  headerLength,
+  parseHeader,
+  verifyChecksum,
+  CHECKSUM_KEY,
+  type NamedTensor,
+  type Safetensors,
+} from '../../formats/safetensors.js';
 import { atomicWrite, type AtomicFs } from './atomic.js';
 
 /** Write a checkpoint atomically, with metadata "checksum" = sha256 of the data section. */
-export async function writeSafetensors(path: string, tensors: Record<string, NamedTensor>, metadata: Record<string, string> = {}, fs?: AtomicFs): Promise<void> {
+export async function writeSafetensors(
+  path: string,
+  tensors: Record<string, NamedTensor>,
+  metadata: Record<string, string> = {},
+  fs?: AtomicFs,
+): Promise<void> {
   const { head, views } = encodeParts(tensors, metadata, createHash('sha256'));
   await atomicWrite(path, [head, ...views], fs);
 }
@@ -41,7 +55,7 @@ export async function readSafetensors(path: string): Promise<Safetensors> {
 }
 
 async function readFully(fh: FileHandle, into: Uint8Array, position: number, source: string): Promise<void> {
-  for (let off = 0; off < into.length;) {
+  for (let off = 0; off < into.length; ) {
     const len = Math.min(into.length - off, 64 * 1024 * 1024);
     const { bytesRead } = await fh.read(into, off, len, position + off);
     if (bytesRead === 0) throw new FormatError(`${source}: file ended early (truncated while being read?)`);

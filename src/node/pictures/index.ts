@@ -5,5 +5,5 @@ export { kernelGrid } from './kernels.js';
 export type { KernelGridOptions, KernelCell } from '../../pictures/kernel_grid.js';
 export { predictionFigure, type Prediction, type PredictionOptions } from './predictions.js';
 export { neighborsFigure, type NeighborRow, type NeighborOptions } from './neighbors.js';
-export { type Img } from './image.js';
+export type { Img } from './image.js';
 export { esc as escapeSvgText } from './svg.js';

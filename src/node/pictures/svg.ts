@@ -5,7 +5,18 @@ import { atomicWrite } from '../files/atomic.js';
 
 export const FONT = `font-family="DejaVu Sans, Arial, Helvetica, sans-serif"`;
 /** Tableau 10: distinguishable lines, also for most colour-blind readers. */
-export const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+export const PALETTE = [
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+];
 
 /** Text safe inside SVG elements and attributes: markup characters escaped, XML-illegal controls dropped. */
 export function esc(text: unknown): string {
@@ -25,7 +36,9 @@ export const f1 = (v: number): string => (Math.round(v * 10) / 10).toString();
 
 export function svgDoc(width: number, height: number, body: string, background?: string): Buffer {
   const bg = background ? `<rect width="100%" height="100%" fill="${background}"/>` : '';
-  return Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${bg}${body}</svg>`);
+  return Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${bg}${body}</svg>`,
+  );
 }
 
 export function text(x: number, y: number, s: string, attrs = ''): string {
@@ -33,14 +46,26 @@ export function text(x: number, y: number, s: string, attrs = ''): string {
 }
 
 /** An image (a PNG or an SVG document) placed at (left, top). */
-export interface Layer { input: Buffer; left: number; top: number }
+export interface Layer {
+  input: Buffer;
+  left: number;
+  top: number;
+}
 
 /**
  * Composite `layers` over a white width×height canvas, or over `rgb` pixels of that size, and
  * replace `path` with the PNG atomically.
  */
-export async function writePng(path: string, width: number, height: number, layers: Layer[], rgb?: Uint8Array): Promise<void> {
+export async function writePng(
+  path: string,
+  width: number,
+  height: number,
+  layers: Layer[],
+  rgb?: Uint8Array,
+): Promise<void> {
   const sharp = await loadSharp();
-  const base = rgb ? sharp(rgb, { raw: { width, height, channels: 3 } }) : sharp({ create: { width, height, channels: 3, background: '#ffffff' } });
+  const base = rgb
+    ? sharp(rgb, { raw: { width, height, channels: 3 } })
+    : sharp({ create: { width, height, channels: 3, background: '#ffffff' } });
   await atomicWrite(path, await base.composite(layers).png({ compressionLevel: 6 }).toBuffer());
 }

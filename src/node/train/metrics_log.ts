@@ -28,13 +28,13 @@ export class MetricsLog {
       .filter((l) => l !== '');
     const keep = lines.filter((l) => covered(l, state));
     if (keep.length === lines.length) return 0;
-    await atomicWrite(this.path, new TextEncoder().encode(keep.map((l) => l + '\n').join('')), this.fs);
+    await atomicWrite(this.path, new TextEncoder().encode(keep.map((l) => `${l}\n`).join('')), this.fs);
     return lines.length - keep.length;
   }
 
   /** Append a line (and any kept from before); a failure is warned about once and retried with the next. */
   async write(m: Record<string, unknown>): Promise<void> {
-    this.pending += JSON.stringify(m) + '\n';
+    this.pending += `${JSON.stringify(m)}\n`;
     try {
       await this.fs.appendFile(this.path, this.pending);
       this.pending = '';

@@ -9,10 +9,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DeviceError } from '../../errors.js';
 import type { Engine } from '../../gpu/engine.js';
-import type { RunState } from '../../checkpoint/checkpoint.js';
 import type { Batch } from '../../data/loader.js';
-import type { Model } from '../../models/model.js';
-import type { ArchName } from '../../models/spec.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { NumericsMonitor } from '../../tensor/numerics.js';
 import { evaluate } from '../../train/evaluate.js';
@@ -20,7 +17,7 @@ import { topkHits } from '../../train/metrics.js';
 import { trainStep } from '../../train/step.js';
 import { StuckLossWatch, numericalFailure } from '../../train/watchdog.js';
 import { createEngine } from '../dawn.js';
-import { removeStaleTemps, type AtomicFs } from '../files/atomic.js';
+import { removeStaleTemps } from '../files/atomic.js';
 import { saveCheckpoint } from '../files/checkpoint.js';
 import { acquireLock } from '../files/lock.js';
 import { CheckpointPolicy } from './checkpoints.js';
@@ -42,7 +39,8 @@ export async function train(o: TrainOptions, io: TrainIO): Promise<TrainSummary>
     if (lock.tookOver) io.warn(`took over a stale lock of process ${lock.tookOver.pid} in ${o.out}`);
     // Under the lock no live writer can own a temp file here: these are from a killed run.
     const stale = await removeStaleTemps(o.out);
-    if (stale.length) io.warn(`removed ${stale.length} unfinished file(s) a killed run left in ${o.out}: ${stale.join(', ')}`);
+    if (stale.length)
+      io.warn(`removed ${stale.length} unfinished file(s) a killed run left in ${o.out}: ${stale.join(', ')}`);
     engine = io.engine ?? (await createEngine());
     return await runTraining(o, io, engine);
   } finally {
@@ -56,7 +54,11 @@ export async function train(o: TrainOptions, io: TrainIO): Promise<TrainSummary>
  * train() on a device of its own that, when the device is lost (DeviceError), is re-created and the
  * run resumed from its last checkpoint (started over if there is none yet), at most `retries` times.
  */
-export async function trainRecovering(o: TrainOptions, io: Omit<TrainIO, 'engine'>, opts: { retries: number; createEngine?: () => Promise<Engine> }): Promise<TrainSummary> {
+export async function trainRecovering(
+  o: TrainOptions,
+  io: Omit<TrainIO, 'engine'>,
+  opts: { retries: number; createEngine?: () => Promise<Engine> },
+): Promise<TrainSummary> {
   let options = o;
   for (let attempt = 0; ; attempt++) {
     const engine = await (opts.createEngine ?? createEngine)();
@@ -65,7 +67,9 @@ export async function trainRecovering(o: TrainOptions, io: Omit<TrainIO, 'engine
     } catch (e) {
       if (!(e instanceof DeviceError) || attempt >= opts.retries) throw e;
       const resume = existsSync(join(o.out, 'checkpoint.safetensors')) ? o.out : o.resume;
-      io.warn(`${e.message}\nre-creating the device and ${resume ? `resuming from ${resume}` : 'starting over (no checkpoint yet)'} (recovery ${attempt + 1} of ${opts.retries})`);
+      io.warn(
+        `${e.message}\nre-creating the device and ${resume ? `resuming from ${resume}` : 'starting over (no checkpoint yet)'} (recovery ${attempt + 1} of ${opts.retries})`,
+      );
       options = { ...o, resume };
     } finally {
       engine.dispose();
@@ -98,40 +102,70 @@ async function runTraining(o: TrainOptions, io: TrainIO, engine: Engine): Promis
   const resumedHere = run.resumedFrom !== undefined && resolve(run.resumedFrom) === resolve(ckptPath);
   const metrics = new MetricsLog(join(o.out, 'metrics.jsonl'), io.warn, o.fs);
   const dropped = await metrics.truncate(run.resumedFrom ? runState(run) : undefined);
-  if (dropped) io.log(`${metrics.path}: dropped ${dropped} line(s) written after the checkpoint${run.resumedFrom ? ` of step ${progress.step}` : ' (a fresh run starts a fresh file)'}`);
-  io.log(`${o.arch}: ${model.parameterCount.toLocaleString('en')} parameters, input ${train.channels}×${model.inputSize}×${model.inputSize}, ` +
-    `${model.classes} classes, ${train.length} training images, batch ${o.batchSize}, ${run.loader.batchesPerEpoch} steps/epoch, lr ${run.schedule.lr}`);
+  if (dropped)
+    io.log(
+      `${metrics.path}: dropped ${dropped} line(s) written after the checkpoint${run.resumedFrom ? ` of step ${progress.step}` : ' (a fresh run starts a fresh file)'}`,
+    );
+  io.log(
+    `${o.arch}: ${model.parameterCount.toLocaleString('en')} parameters, input ${train.channels}×${model.inputSize}×${model.inputSize}, ` +
+      `${model.classes} classes, ${train.length} training images, batch ${o.batchSize}, ${run.loader.batchesPerEpoch} steps/epoch, lr ${run.schedule.lr}`,
+  );
   const loop: Loop = {
-    o, io, engine, run, metrics,
+    o,
+    io,
+    engine,
+    run,
+    metrics,
     x: new Tensor(engine, [o.batchSize, train.channels, model.inputSize, model.inputSize], 'f32', { name: 'input' }),
     y: new Tensor(engine, [o.batchSize], 'i32', { name: 'labels' }),
     numerics: new NumericsMonitor(engine),
-    checkpoints: new CheckpointPolicy(ckptPath, o.maxCheckpointFailures ?? 3, io.warn, o.fs, resumedHere ? progress.step : undefined),
+    checkpoints: new CheckpointPolicy(
+      ckptPath,
+      o.maxCheckpointFailures ?? 3,
+      io.warn,
+      o.fs,
+      resumedHere ? progress.step : undefined,
+    ),
     stuck: new StuckLossWatch(model.classes),
     timing: { images: 0, ms: 0, dataMs: 0, steps: 0 },
     lastT: performance.now(),
   };
   try {
     const interrupted = await epochs(loop);
-    return interrupted ? { interrupted, state: runState(run), checkpoint: ckptPath, imagesPerSecond: 0, wallMs: performance.now() - started }
+    return interrupted
+      ? {
+          interrupted,
+          state: runState(run),
+          checkpoint: ckptPath,
+          imagesPerSecond: 0,
+          wallMs: performance.now() - started,
+        }
       : await finish(loop, started);
   } catch (e) {
     // Say where the run stands: the device error alone does not tell what survived it.
     if (e instanceof DeviceError) {
-      const d = new DeviceError(`${e.message}\ntraining stopped at step ${progress.step}; the last good checkpoint is ${loop.checkpoints.lastGoodText}; continue with --resume ${o.out}`);
+      const d = new DeviceError(
+        `${e.message}\ntraining stopped at step ${progress.step}; the last good checkpoint is ${loop.checkpoints.lastGoodText}; continue with --resume ${o.out}`,
+      );
       d.cause = e;
       throw d;
     }
     throw e;
   } finally {
-    loop.numerics.dispose(); loop.x.dispose(); loop.y.dispose(); run.opt.dispose(); model.dispose();
-    await train.close?.(); await run.val?.close?.();
+    loop.numerics.dispose();
+    loop.x.dispose();
+    loop.y.dispose();
+    run.opt.dispose();
+    model.dispose();
+    await train.close?.();
+    await run.val?.close?.();
   }
 }
 
 /** The epochs from where the run stands; true if it was interrupted (and checkpointed). */
 async function epochs(l: Loop): Promise<boolean> {
-  const { o, run } = l, p = run.progress;
+  const { o, run } = l,
+    p = run.progress;
   for (let epoch = p.epoch; epoch < o.epochs && p.step < run.total; epoch++) {
     for await (const batch of run.loader.epoch(epoch, p.batch)) {
       await step(l, epoch, batch);
@@ -148,11 +182,14 @@ async function epochs(l: Loop): Promise<boolean> {
   return false;
 }
 
-const save = (l: Loop, required: boolean): Promise<void> => l.checkpoints.save(l.run.model, l.run.meta, l.run.opt, runState(l.run), required);
+const save = (l: Loop, required: boolean): Promise<void> =>
+  l.checkpoints.save(l.run.model, l.run.meta, l.run.opt, runState(l.run), required);
 
 /** One update on a batch: the step, its health, the sums, the progress line. */
 async function step(l: Loop, epoch: number, batch: Batch): Promise<void> {
-  const { o, io, run, numerics } = l, { model, progress: p, sums } = run, B = o.batchSize;
+  const { o, io, run, numerics } = l,
+    { model, progress: p, sums } = run,
+    B = o.batchSize;
   l.x.write(batch.images);
   l.y.write(batch.labels);
   const n = p.step + 1;
@@ -160,29 +197,44 @@ async function step(l: Loop, epoch: number, batch: Batch): Promise<void> {
   numerics.reset();
   numerics.watch(l.x, 'input batch');
   const r = trainStep(model, run.opt, l.x, l.y, {
-    lr: run.schedule.lr, seed: o.seed, step: p.step, numerics: o.checkNumerics ? numerics : undefined,
+    lr: run.schedule.lr,
+    seed: o.seed,
+    step: p.step,
+    numerics: o.checkNumerics ? numerics : undefined,
     afterForward: (loss) => numerics.watch(loss, 'loss'),
     beforeUpdate: () => {
       io.beforeUpdate?.(n, model);
       // gradients in the order the backward pass produced them (last layer first)
-      for (let k = model.params.length - 1; k >= 0; k--) if (model.params[k].grad) numerics.watch(model.params[k].grad!, `gradient of ${model.params[k].name}`);
+      for (let k = model.params.length - 1; k >= 0; k--)
+        if (model.params[k].grad) numerics.watch(model.params[k].grad!, `gradient of ${model.params[k].name}`);
     },
   });
   const [lv, lg, bad] = await Promise.all([r.loss.readF32(), r.logits.readF32(), numerics.firstBad()]);
   r.release();
   const loss = lv[0];
-  const failure = numericalFailure({ bad, watched: numerics.watched, loss, images: batch.images, indices: batch.indices, dataset: run.train },
-    `step ${n} (epoch ${epoch + 1}, batch ${batch.index})`, l.checkpoints.lastGoodText, !!o.checkNumerics);
+  const failure = numericalFailure(
+    { bad, watched: numerics.watched, loss, images: batch.images, indices: batch.indices, dataset: run.train },
+    `step ${n} (epoch ${epoch + 1}, batch ${batch.index})`,
+    l.checkpoints.lastGoodText,
+    !!o.checkNumerics,
+  );
   if (failure) throw failure;
   const hits = topkHits(lg, batch.labels, model.classes).top1;
   p.step = n;
   p.batch = batch.index + 1;
   const now = performance.now();
   p.elapsedMs += now - l.lastT;
-  l.timing.ms += now - l.lastT; l.lastT = now;
-  l.timing.images += B; l.timing.dataMs += batch.dataMs; l.timing.steps++;
-  sums.windowLoss += loss; sums.windowHits += hits; sums.windowSteps++;
-  sums.epochLoss += loss * B; sums.epochHits += hits; sums.epochSeen += B;
+  l.timing.ms += now - l.lastT;
+  l.lastT = now;
+  l.timing.images += B;
+  l.timing.dataMs += batch.dataMs;
+  l.timing.steps++;
+  sums.windowLoss += loss;
+  sums.windowHits += hits;
+  sums.windowSteps++;
+  sums.epochLoss += loss * B;
+  sums.epochHits += hits;
+  sums.epochSeen += B;
   const warning = l.stuck.observe(loss);
   if (warning) io.warn(warning);
   // Intervals end at multiples of logEvery, so a resumed run logs the same steps.
@@ -190,23 +242,43 @@ async function step(l: Loop, epoch: number, batch: Batch): Promise<void> {
 }
 
 async function progressLine(l: Loop, epoch: number): Promise<void> {
-  const { o, run, timing: t } = l, { progress: p, sums } = run;
+  const { o, run, timing: t } = l,
+    { progress: p, sums } = run;
   const ips = t.images / (t.ms / 1000);
   const eta = ((run.total - p.step) * o.batchSize) / ips;
-  const loss = sums.windowLoss / sums.windowSteps, top1 = sums.windowHits / (sums.windowSteps * o.batchSize);
-  l.io.log(`epoch ${epoch + 1}/${o.epochs}  step ${p.step}/${run.total}  loss ${loss.toFixed(4)}  ` +
-    `top-1 ${(100 * top1).toFixed(1)}%  ${ips.toFixed(1)} img/s  data ${(t.dataMs / t.steps).toFixed(0)} ms/batch  ETA ${fmtTime(eta)}`);
-  await l.metrics.write({ kind: 'step', epoch: epoch + 1, step: p.step, loss, top1, imagesPerSecond: ips, dataMs: t.dataMs / t.steps, lr: run.schedule.lr, time: p.elapsedMs / 1000 });
+  const loss = sums.windowLoss / sums.windowSteps,
+    top1 = sums.windowHits / (sums.windowSteps * o.batchSize);
+  l.io.log(
+    `epoch ${epoch + 1}/${o.epochs}  step ${p.step}/${run.total}  loss ${loss.toFixed(4)}  ` +
+      `top-1 ${(100 * top1).toFixed(1)}%  ${ips.toFixed(1)} img/s  data ${(t.dataMs / t.steps).toFixed(0)} ms/batch  ETA ${fmtTime(eta)}`,
+  );
+  await l.metrics.write({
+    kind: 'step',
+    epoch: epoch + 1,
+    step: p.step,
+    loss,
+    top1,
+    imagesPerSecond: ips,
+    dataMs: t.dataMs / t.steps,
+    lr: run.schedule.lr,
+    time: p.elapsedMs / 1000,
+  });
   l.timing = { images: 0, ms: 0, dataMs: 0, steps: 0 };
   sums.windowLoss = sums.windowHits = sums.windowSteps = 0;
 }
 
 /** End of an epoch: validation, the schedule, the metrics line, the checkpoint, the pictures. */
 async function endEpoch(l: Loop, epoch: number): Promise<void> {
-  const { o, io, run } = l, { progress: p, sums, schedule } = run;
+  const { o, io, run } = l,
+    { progress: p, sums, schedule } = run;
   const m: Record<string, unknown> = {
-    kind: 'epoch', epoch: epoch + 1, step: p.step, trainLoss: sums.epochLoss / sums.epochSeen, trainTop1Error: 1 - sums.epochHits / sums.epochSeen,
-    lr: schedule.lr, time: p.elapsedMs / 1000,
+    kind: 'epoch',
+    epoch: epoch + 1,
+    step: p.step,
+    trainLoss: sums.epochLoss / sums.epochSeen,
+    trainTop1Error: 1 - sums.epochHits / sums.epochSeen,
+    lr: schedule.lr,
+    time: p.elapsedMs / 1000,
   };
   sums.epochLoss = sums.epochHits = sums.epochSeen = 0;
   let valError: number | undefined;
@@ -214,7 +286,9 @@ async function endEpoch(l: Loop, epoch: number): Promise<void> {
     const r = await evaluate(run.model, run.val, { ...evalOptions(l), tenCrop: false });
     Object.assign(m, { valTop1Error: r.top1Error, valTop5Error: r.top5Error });
     valError = r.top1Error;
-    io.log(`epoch ${epoch + 1}: validation top-1 error ${(100 * r.top1Error).toFixed(2)}%, top-5 error ${(100 * r.top5Error).toFixed(2)}% (${r.samples} images, centre crop)`);
+    io.log(
+      `epoch ${epoch + 1}: validation top-1 error ${(100 * r.top1Error).toFixed(2)}%, top-5 error ${(100 * r.top5Error).toFixed(2)}% (${r.samples} images, centre crop)`,
+    );
   }
   if (schedule.endEpoch(epoch + 1, valError)) io.log(`learning rate divided by 10 → ${schedule.lr}`);
   p.epoch = epoch + 1;
@@ -229,7 +303,8 @@ const evalOptions = (l: Loop) => ({ batchSize: Math.min(l.o.batchSize, 256), ...
 
 /** The end of a run that was not interrupted: the last checkpoint, the final weights, the final evaluation. */
 async function finish(l: Loop, started: number): Promise<TrainSummary> {
-  const { o, io, run } = l, p = run.progress;
+  const { o, io, run } = l,
+    p = run.progress;
   await save(l, true);
   const finalPath = join(o.out, 'final.safetensors');
   await saveCheckpoint(finalPath, run.model, run.meta, undefined, undefined, o.fs);
@@ -238,23 +313,44 @@ async function finish(l: Loop, started: number): Promise<TrainSummary> {
     const c = await evaluate(run.model, run.val, { ...evalOptions(l), tenCrop: false });
     summary = { top1Error: c.top1Error, top5Error: c.top5Error };
     if (o.tenCrop) {
-      const t = await evaluate(run.model, run.val, { ...evalOptions(l), batchSize: Math.max(1, Math.floor(evalOptions(l).batchSize / 10)), tenCrop: true });
+      const t = await evaluate(run.model, run.val, {
+        ...evalOptions(l),
+        batchSize: Math.max(1, Math.floor(evalOptions(l).batchSize / 10)),
+        tenCrop: true,
+      });
       summary.tenCrop = { top1Error: t.top1Error, top5Error: t.top5Error };
     }
-    io.log(`final: validation top-1 error ${(100 * c.top1Error).toFixed(2)}% (accuracy ${(100 - 100 * c.top1Error).toFixed(2)}%), top-5 error ${(100 * c.top5Error).toFixed(2)}%` +
-      (summary.tenCrop ? `; 10-crop top-1 ${(100 * summary.tenCrop.top1Error).toFixed(2)}%, top-5 ${(100 * summary.tenCrop.top5Error).toFixed(2)}%` : ''));
-    await l.metrics.write({ kind: 'final', step: p.step, valTop1Error: c.top1Error, valTop5Error: c.top5Error, tenCrop: summary.tenCrop, time: p.elapsedMs / 1000 });
+    io.log(
+      `final: validation top-1 error ${(100 * c.top1Error).toFixed(2)}% (accuracy ${(100 - 100 * c.top1Error).toFixed(2)}%), top-5 error ${(100 * c.top5Error).toFixed(2)}%` +
+        (summary.tenCrop
+          ? `; 10-crop top-1 ${(100 * summary.tenCrop.top1Error).toFixed(2)}%, top-5 ${(100 * summary.tenCrop.top5Error).toFixed(2)}%`
+          : ''),
+    );
+    await l.metrics.write({
+      kind: 'final',
+      step: p.step,
+      valTop1Error: c.top1Error,
+      valTop5Error: c.top5Error,
+      tenCrop: summary.tenCrop,
+      time: p.elapsedMs / 1000,
+    });
   }
   if (o.pictures !== false) await writeTrainingPictures(o.out, l.metrics.path, run.model, io.warn);
   return {
-    interrupted: false, state: runState(run), checkpoint: l.checkpoints.path, final: finalPath, val: summary,
-    imagesPerSecond: (p.step * o.batchSize) / (p.elapsedMs / 1000), wallMs: performance.now() - started,
+    interrupted: false,
+    state: runState(run),
+    checkpoint: l.checkpoints.path,
+    final: finalPath,
+    val: summary,
+    imagesPerSecond: (p.step * o.batchSize) / (p.elapsedMs / 1000),
+    wallMs: performance.now() - started,
   };
 }
 
 export function fmtTime(s: number): string {
   if (!Number.isFinite(s)) return '?';
-  const t = Math.round(s);   // round once, so 419.6 s is 7m00s, never 6m60s
-  const m = Math.floor(t / 60), h = Math.floor(m / 60);
+  const t = Math.round(s); // round once, so 419.6 s is 7m00s, never 6m60s
+  const m = Math.floor(t / 60),
+    h = Math.floor(m / 60);
   return h ? `${h}h${String(m % 60).padStart(2, '0')}m` : m ? `${m}m${String(t % 60).padStart(2, '0')}s` : `${t}s`;
 }

@@ -1,0 +1,33 @@
+// The line budget of the engine itself (src/ and kernels/), tinygrad-style: prints the lines of each
+// room and the total, and fails once the total passes the budget. Raise it on purpose, not by drift.
+//   node scripts/budget.mjs
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const BUDGET = 12_000;
+const rooms = new Map();
+const walk = (dir) => {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) walk(path);
+    else if (/\.(ts|wgsl)$/.test(name)) {
+      const room = path
+        .split('/')
+        .slice(0, path.startsWith('src/node/') ? 3 : 2)
+        .join('/');
+      rooms.set(room, (rooms.get(room) ?? 0) + readFileSync(path, 'utf8').split('\n').length - 1);
+    }
+  }
+};
+walk('src');
+walk('kernels');
+const total = [...rooms.values()].reduce((a, b) => a + b, 0);
+for (const [room, lines] of [...rooms].sort((a, b) => b[1] - a[1]))
+  console.log(`${String(lines).padStart(6)}  ${room}`);
+console.log(`${String(total).padStart(6)}  lines in src/ and kernels/, budget ${BUDGET}`);
+if (total > BUDGET) {
+  console.error(
+    `over the line budget by ${total - BUDGET} lines: make room, or raise BUDGET in scripts/budget.mjs with a reason`,
+  );
+  process.exit(1);
+}
