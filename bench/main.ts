@@ -7,6 +7,7 @@
 //   npm run bench -- --json out.json       all rows as JSON (the shape of shared/peers/results/*.json)
 //   npm run bench -- --md out.md           the tables as markdown (what bench/RESULTS.md is made of)
 //   npm run bench -- --batch128            kernel rows at batch 128 too
+//   npm run bench -- --naive tv.conv2      the naive one-invocation-per-output kernels too (bench/lib/naive.ts)
 //   npm run bench -- --peers               then TF.js-WebGPU, PyTorch and jax-js on the same shapes
 //   npm run bench -- --peers=tfjs-convbwd,torch --peer-timeout=300
 //
@@ -64,6 +65,8 @@ const { filters, flags } = parseArgs(process.argv.slice(2), [
 ]);
 const quick = 'quick' in flags;
 const reps = Number(flags.reps ?? (quick ? 3 : 5));
+/** --naive[=N]: the naive kernels' rows too (`naive tv.conv2 fwd b8`…), N timed runs each (default 2: they are slow). */
+const naiveReps = 'naive' in flags ? (flags.naive === 'true' ? 2 : Number(flags.naive)) : 0;
 const batches = quick ? [8] : 'batch128' in flags ? [8, 32, 128] : [8, 32];
 /** --wait-idle[=S]: before each timed run wait ≤ S s (default 60) for other processes to leave the CPUs ≥ 90% idle. */
 const waitIdleS = 'wait-idle' in flags ? (flags['wait-idle'] === 'true' ? 60 : Number(flags['wait-idle'])) : 0;
@@ -110,11 +113,15 @@ for (const list of Object.values(E2E)) {
 /** Names of every kernel row this invocation could run (before filtering). */
 function kernelNames(): string[] {
   const names: string[] = [];
-  for (const N of batches)
-    for (const L of CONV_LAYERS)
-      for (const d of ['fwd', 'bwd-data', 'bwd-filter', 'fwd+bwd']) names.push(`${L.name} ${d} b${N}`);
-  for (const N of batches)
-    for (const L of FC_LAYERS) for (const d of ['fwd', 'dx', 'dw']) names.push(`${L.name} ${d} b${N}`);
+  const variants = naiveReps ? ['', 'naive '] : [''];
+  for (const v of variants)
+    for (const N of batches)
+      for (const L of CONV_LAYERS)
+        for (const d of ['fwd', 'bwd-data', 'bwd-filter', ...(v ? [] : ['fwd+bwd'])])
+          names.push(`${v}${L.name} ${d} b${N}`);
+  for (const v of variants)
+    for (const N of batches)
+      for (const L of FC_LAYERS) for (const d of ['fwd', 'dx', 'dw']) names.push(`${v}${L.name} ${d} b${N}`);
   names.push('matmul 1024x1024x1024');
   for (const N of batches)
     for (const s of POOL_LRN_SPECS) for (const d of ['fwd', 'bwd']) names.push(`${s.name} ${d} b${N}`);
@@ -256,10 +263,18 @@ let finalRoofs: Roofs | undefined;
       report.section('Convolutions (GFLOP/s = 2·N·O·OH·OW·C/g·K² per direction)');
       for (const N of batches)
         for (const L of CONV_LAYERS)
-          await convRows(e, timer, report, L, N, { reps, combinedBatches: 'combined' in flags ? [8] : [] }, want);
+          await convRows(
+            e,
+            timer,
+            report,
+            L,
+            N,
+            { reps, combinedBatches: 'combined' in flags ? [8] : [], naiveReps },
+            want,
+          );
 
       report.section('Fully connected (GFLOP/s = 2·B·in·out)');
-      for (const N of batches) for (const L of FC_LAYERS) await fcRows(e, timer, report, L, N, reps, want);
+      for (const N of batches) for (const L of FC_LAYERS) await fcRows(e, timer, report, L, N, reps, want, naiveReps);
       if (want('matmul 1024x1024x1024')) await matmulRow(e, timer, report, reps);
 
       report.section('Max-pool and LRN (GB/s of the bytes each op must move)');

@@ -94,7 +94,7 @@ if (!only || only === 'bench') {
   await build({
     ...node,
     sourcemap: 'linked',
-    entryPoints: list('bench', '.bench.ts').concat(list('bench', 'main.ts')),
+    entryPoints: ['bench/main.ts'],
     outdir: 'build/bench',
   });
 }

@@ -1,4 +1,4 @@
-// gemm_naive.wgsl — the textbook baseline bench/gemm.bench.ts compares kernels/gemm.wgsl against:
+// gemm_naive.wgsl — the textbook baseline the benchmark compares kernels/gemm.wgsl against (--naive):
 // one invocation per output element, a plain loop over K, no tiling, no reuse, scalar loads.
 //   C[m, n] = Σ_k op(A)(m, k) · op(B)(k, n); op(A)(m,k) = A[offA + m·lda + k] (A[offA + k·lda + m]
 //   if TRANS_A), op(B)(k,n) = B[offB + k·ldb + n] (B[offB + n·ldb + k] if TRANS_B); C at offC + m·ldc + n.

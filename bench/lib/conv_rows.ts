@@ -10,6 +10,8 @@ import { conv2dBackwardData, conv2dBackwardFilter, conv2dForward, type Conv2dOpt
 import { conv2dBackwardRef, conv2dRef, convGeom } from '../../test/ref/conv2d.js';
 import { capture, type GpuTimer, Replay } from './gpu_timer.js';
 import { checkClose, fromTimes, random, upload, type Report, type Row } from './common.js';
+import { naiveConv } from './naive.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
 
 export interface ConvLayer {
   name: string;
@@ -133,6 +135,8 @@ export interface ConvOptions {
   reps: number;
   combinedBatches: number[];
   tol?: number;
+  /** Also time the naive one-invocation-per-output kernel (bench/lib/naive.ts) on each direction, `naiveReps` runs. */
+  naiveReps?: number;
 }
 
 /** All rows of one layer at one batch; `want(dir)` says which directions the filters selected. */
@@ -147,8 +151,9 @@ export async function convRows(
 ): Promise<Row[]> {
   const name = (dir: string) => `${L.name} ${dir} b${N}`;
   const dirs = DIRS.filter((dir) => want(name(dir)));
+  const naiveDirs = o.naiveReps ? DIRS.filter((dir) => want(`naive ${name(dir)}`)) : [];
   const combined = o.combinedBatches.includes(N) && want(name('fwd+bwd'));
-  if (!dirs.length && !combined) return [];
+  if (!dirs.length && !combined && !naiveDirs.length) return [];
   const cg = L.c / L.g,
     OH = convOut(L);
   const opts: Conv2dOptions = { stride: L.s, padding: L.p, groups: L.g };
@@ -235,8 +240,55 @@ export async function convRows(
         }),
       );
     }
+    if (naiveDirs.length) rows.push(...(await naiveRows(e, timer, report, L, N, o, naiveDirs, d, { x, w, dy })));
   } finally {
     for (const t of [x, w, b, dy]) t.dispose();
+  }
+  return rows;
+}
+
+/** The naive kernel on the same data: validated like ours (no bias), then timed, `o.naiveReps` runs. */
+async function naiveRows(
+  e: Engine,
+  timer: GpuTimer,
+  report: Report,
+  L: ConvLayer,
+  N: number,
+  o: ConvOptions,
+  dirs: readonly (typeof DIRS)[number][],
+  d: { xs: Float32Array; ws: Float32Array; bs: Float32Array; dys: Float32Array },
+  t: { x: Tensor; w: Tensor; dy: Tensor },
+): Promise<Row[]> {
+  const shape = { ...L, n: N };
+  const run = {
+    fwd: () => naiveConv(e, shape, 'fwd', t.x, t.w),
+    'bwd-data': () => naiveConv(e, shape, 'bwd-data', t.dy, t.w),
+    'bwd-filter': () => naiveConv(e, shape, 'bwd-filter', t.x, t.dy),
+  };
+  const outs = [run.fwd(), run['bwd-data'](), run['bwd-filter']()];
+  const [y, dx, dw] = await Promise.all(outs.map((r) => r.read() as Promise<Float32Array>));
+  outs.forEach((r) => r.dispose());
+  validate({ ...L, name: `naive ${L.name}` }, N, { ...d, bs: new Float32Array(L.o) }, { y, dx, dw }, o.tol ?? 1e-4);
+  const rows: Row[] = [];
+  for (const dir of dirs) {
+    const cap = capture(e, run[dir]);
+    const rep = new Replay(e, cap.dispatches);
+    const times = await timer.time(rep, o.naiveReps ?? 1, 0);
+    rep.dispose();
+    cap.result.dispose();
+    rows.push(
+      report.add(
+        fromTimes(times, {
+          test: `naive ${L.name} ${dir} b${N}`,
+          group: 'naive',
+          unit: 'GFLOP/s',
+          work: convFlops(L, N),
+          roof: 'fma',
+          note: `${L.note}; one invocation per output (bench/kernels/conv2d_naive.wgsl); checked vs test/ref`,
+          extra: { layer: L.name, batch: N, direction: dir, kernel: 'naive' },
+        }),
+      ),
+    );
   }
   return rows;
 }

@@ -8,6 +8,7 @@ import { linearBackward, linearForward, matmul } from '../../src/ops/linear.js';
 import { linearRef, matmulRef } from '../../test/ref/linear.js';
 import { capture, type GpuTimer, Replay } from './gpu_timer.js';
 import { checkClose, fromTimes, random, upload, type Report, type Row } from './common.js';
+import { naiveLinear } from './naive.js';
 
 export interface FcLayer {
   name: string;
@@ -41,6 +42,7 @@ async function timeRow(
   );
 }
 
+/** Rows of one layer at one batch; with `naiveReps`, the naive kernel's rows too (`naive fc6 fwd b8`…). */
 export async function fcRows(
   e: Engine,
   timer: GpuTimer,
@@ -49,9 +51,28 @@ export async function fcRows(
   B: number,
   reps: number,
   want: (test: string) => boolean,
+  naiveReps = 0,
   tol = 1e-4,
 ): Promise<Row[]> {
-  const name = (dir: string) => `${L.name} ${dir} b${B}`;
+  const rows: Row[] = [];
+  for (const naive of naiveReps ? [false, true] : [false]) {
+    rows.push(...(await variantRows(e, timer, report, L, B, naive ? naiveReps : reps, want, naive, tol)));
+  }
+  return rows;
+}
+
+async function variantRows(
+  e: Engine,
+  timer: GpuTimer,
+  report: Report,
+  L: FcLayer,
+  B: number,
+  reps: number,
+  want: (test: string) => boolean,
+  naive: boolean,
+  tol: number,
+): Promise<Row[]> {
+  const name = (dir: string) => `${naive ? 'naive ' : ''}${L.name} ${dir} b${B}`;
   const dirs = (['fwd', 'dx', 'dw'] as const).filter((d) => want(name(d)));
   if (!dirs.length) return [];
   const xs = random(B * L.in, 11),
@@ -62,11 +83,17 @@ export async function fcRows(
     w = upload(e, ws, [L.out, L.in], `${L.name}.weight`);
   const b = upload(e, bs, [L.out], `${L.name}.bias`),
     dy = upload(e, dys, [B, L.out], 'dy');
-  const run = {
-    fwd: () => linearForward(x, w, b, false),
-    dx: () => linearBackward(x, w, dy, { x: true, w: false, b: false }).dx!,
-    dw: () => linearBackward(x, w, dy, { x: false, w: true, b: false }).dw!,
-  };
+  const run = naive
+    ? {
+        fwd: () => naiveLinear(e, 'fwd', x, w, dy),
+        dx: () => naiveLinear(e, 'dx', x, w, dy),
+        dw: () => naiveLinear(e, 'dw', x, w, dy),
+      }
+    : {
+        fwd: () => linearForward(x, w, b, false),
+        dx: () => linearBackward(x, w, dy, { x: true, w: false, b: false }).dx!,
+        dw: () => linearBackward(x, w, dy, { x: false, w: true, b: false }).dw!,
+      };
   const rows: Row[] = [];
   try {
     for (const dir of dirs) {
@@ -76,7 +103,11 @@ export async function fcRows(
       t.dispose();
       if (dir === 'fwd') {
         for (const n of [0, B - 1]) {
-          const ref = linearRef(xs.subarray(n * L.in, (n + 1) * L.in), ws, bs, { B: 1, inF: L.in, out: L.out });
+          const ref = linearRef(xs.subarray(n * L.in, (n + 1) * L.in), ws, naive ? undefined : bs, {
+            B: 1,
+            inF: L.in,
+            out: L.out,
+          });
           checkClose(`${name(dir)} y[${n}]`, v.subarray(n * L.out, (n + 1) * L.out), ref, tol);
         }
       } else if (dir === 'dx') {
@@ -94,12 +125,14 @@ export async function fcRows(
       rows.push(
         await timeRow(e, timer, report, reps, run[dir], {
           test: name(dir),
-          group: 'fc',
+          group: naive ? 'naive' : 'fc',
           unit: 'GFLOP/s',
           work: 2 * B * L.in * L.out,
           roof: 'fma',
-          note: `${L.in}→${L.out}${dir === 'fwd' ? ', bias, transpose of x included' : ''}; checked vs test/ref on sampled rows`,
-          extra: { layer: L.name, batch: B, direction: dir },
+          note: naive
+            ? `${L.in}→${L.out}; one invocation per output (bench/kernels/gemm_naive.wgsl); checked vs test/ref on sampled rows`
+            : `${L.in}→${L.out}${dir === 'fwd' ? ', bias, transpose of x included' : ''}; checked vs test/ref on sampled rows`,
+          extra: { layer: L.name, batch: B, direction: dir, ...(naive ? { kernel: 'naive' } : {}) },
         }),
       );
     }

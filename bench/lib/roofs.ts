@@ -27,12 +27,6 @@ function pipeline(e: Engine, code: string, label: string): GPUComputePipeline {
   return e.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label });
 }
 
-export const median = (v: number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
 /** [chains, type, workgroup size, iterations]; the first is the probe's kernel. */
 export const FMA_VARIANTS: Array<[number, 'vec4f' | 'f32', number, number]> = [
   [8, 'vec4f', 64, 4096],

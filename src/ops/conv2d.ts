@@ -41,7 +41,7 @@ export interface ConvTile {
 }
 
 /**
- * Tile shapes per kernel (override constants), tuned on lavapipe with bench/conv.bench.ts. Another
+ * Tile shapes per kernel (override constants), tuned on lavapipe with `npm run bench -- conv`. Another
  * adapter may set others before its first conv (a real GPU wants WG ≥ 64).
  */
 export const conv2dTiles: { fwd: ConvTile; bwdData: ConvTile; bwdFilter: ConvTile } = {
