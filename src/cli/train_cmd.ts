@@ -1,7 +1,8 @@
 // `alexnet-wgsl train`: the flag table (its typed values are TrainOptions), SIGINT/SIGTERM handling, the summary line.
 // Ctrl-C once: finish the step, checkpoint, exit 130; twice: exit 130 at once (the checkpoint on disk stays whole).
 import { flag, helpText, parseArgs, UsageError, type Flags } from './args.js';
-import { trainRecovering, fmtTime, type TrainOptions } from '../node/train/trainer.js';
+import { trainRecovering, type TrainOptions } from '../node/train/trainer.js';
+import { fmtTime } from '../node/train/loop.js';
 import { ARCH_NAMES } from '../models/spec.js';
 
 export const trainFlags = {
