@@ -37,7 +37,7 @@ if (!only || only === 'dist') {
       index: 'src/index.ts',
       'index.node': 'src/node/main.ts',
       node: 'src/node/index.ts',
-      cli: 'src/cli/main.ts',
+      cli: 'src/cli/bin.ts',
     },
   });
   await build({
@@ -69,7 +69,7 @@ if (!only || only === 'test') {
     sourcemap: 'linked',
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
-    entryPoints: list('test', '.test.ts'),
+    entryPoints: [...list('test', '.test.ts'), 'test/fixtures/cli_child.ts'],
     outdir: 'build/test',
   });
   // in the page, the tests' engine is the core's (navigator.gpu), not Node's Dawn

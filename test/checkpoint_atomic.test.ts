@@ -69,6 +69,47 @@ test('writes the whole file from parts, short writes included, and leaves no tem
   assert.equal(readdirSync(dir), ['a.bin']);
 });
 
+// A power cut cannot be staged in a test; what makes the write survive one is the order of the calls:
+// the data is fsynced before the rename makes it visible, and the directory is fsynced after it, so the
+// new name is durable. A recording file system asserts that order (and each handle closed).
+test('power-cut safety: write → fsync(file) → close → rename → fsync(directory) → close, in that order', async () => {
+  const dir = fresh(),
+    path = join(dir, 'ck.safetensors');
+  const calls: string[] = [];
+  const log = <T>(call: string, then: () => T): T => {
+    calls.push(call);
+    return then();
+  };
+  const name = (p: string) => (p === dir ? 'dir' : p === path ? 'target' : /\.tmp-\d+-[0-9a-f]+$/.test(p) ? 'temp' : p);
+  const recording: AtomicFs = {
+    ...nodeFs,
+    async open(p, f, m) {
+      const fh = await open(p, f, m);
+      const n = name(p);
+      calls.push(`open ${n} ${f}`);
+      return {
+        write: (b, o, l, pos) => log(`write ${n}`, () => fh.write(b, o, l, pos)),
+        sync: () => log(`sync ${n}`, () => fh.sync()),
+        close: () => log(`close ${n}`, () => fh.close()),
+      };
+    },
+    rename: (a, b) => log(`rename ${name(a)} ${name(b)}`, () => nodeFs.rename(a, b)),
+  };
+  await atomicWrite(path, [Buffer.from('two '), Buffer.from('parts')], recording);
+  assert.equal(calls, [
+    'open temp wx',
+    'write temp',
+    'write temp',
+    'sync temp',
+    'close temp',
+    'rename temp target',
+    'open dir r',
+    'sync dir',
+    'close dir',
+  ]);
+  assert.is(readFileSync(path, 'utf8'), 'two parts');
+});
+
 test('ENOSPC mid-write: previous file untouched, temp removed, typed error names path and code', async () => {
   const dir = fresh(),
     path = join(dir, 'model.safetensors');

@@ -160,7 +160,6 @@ test('2500 mutated files: only FormatError, and whatever decodes is self-consist
   for (const b of bases) decodeSafetensors(b); // the unmutated files are valid
   let rejected = 0,
     accepted = 0;
-  const t0 = Date.now();
   for (let i = 0; i < 2500; i++) {
     const bytes = mutate(pick(bases));
     let out: ReturnType<typeof decodeSafetensors> | undefined;
@@ -184,7 +183,6 @@ test('2500 mutated files: only FormatError, and whatever decodes is self-consist
     for (const v of Object.values(out.metadata)) assert.type(v, 'string');
   }
   assert.ok(rejected > 2000, `only ${rejected} rejected`);
-  assert.ok(Date.now() - t0 < 5000, 'fuzz loop too slow');
   assert.is(({} as Record<string, unknown>).dtype, undefined); // nothing leaked into Object.prototype
   console.log(`  fuzz: ${rejected} rejected, ${accepted} accepted`);
 });

@@ -174,7 +174,6 @@ test('fuzz: 2000 hostile inputs parse or throw FormatError, bounded by the input
     rawNpy(hdr('<i8', '(2,)'), new Uint8Array(16)),
     rawNpy(hdr('|u1', '(3, 1)'), Uint8Array.of(1, 2, 3), 3),
   ];
-  const t0 = Date.now();
   let parsed = 0;
   for (let i = 0; i < 2000; i++) {
     let b = seeds[rng.int(seeds.length)].slice();
@@ -206,7 +205,6 @@ test('fuzz: 2000 hostile inputs parse or throw FormatError, bounded by the input
     }
   }
   assert.ok(parsed > 0);
-  assert.ok(Date.now() - t0 < 5000, 'fuzz loop too slow');
 });
 
 test('readNpyHeader reads only the header and checks it against the file size', async () => {

@@ -63,6 +63,19 @@ export function close(
 }
 
 /**
+ * True when `check` fails (throws, uvu's assertions included): negative controls use it, since
+ * uvu's assert.throws passes its own assertion errors through.
+ */
+export function fails(check: () => unknown): boolean {
+  try {
+    check();
+  } catch {
+    return true;
+  }
+  return false;
+}
+
+/**
  * Central finite differences of f (a scalar function of x, computed in float64) at x.
  * Returns df/dx for every element.
  */

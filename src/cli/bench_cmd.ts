@@ -1,9 +1,9 @@
 // `alexnet-wgsl bench --profile`: one training step broken down by op, so a user sees where the
 // time goes on their adapter. (The full kernel benchmark suite is `npm run bench`.)
 import { flag, helpText, parseArgs, UsageError } from './args.js';
-import { createEngine } from '../node/dawn.js';
 import { formatProfile, profileStep } from '../train/profile.js';
 import { ARCH_NAMES } from '../models/spec.js';
+import type { CliEnv } from './env.js';
 
 const flags = {
   profile: flag.boolean('profile one training step by layer and direction (timestamp queries)'),
@@ -14,7 +14,7 @@ const flags = {
   help: flag.boolean('show this help'),
 };
 
-export async function benchCommand(argv: string[]): Promise<number> {
+export async function benchCommand(argv: string[], env: CliEnv): Promise<number> {
   const { flags: f } = parseArgs(argv, flags);
   if (f.help) {
     console.log(helpText('bench', 'profile a training step', flags));
@@ -22,7 +22,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   }
   if (!f.profile) throw new UsageError('bench needs --profile (the kernel benchmark suite is `npm run bench`)');
   const classes = f.classes ?? (f.arch === 'mini' ? 10 : 1000);
-  const engine = await createEngine();
+  const engine = await env.createEngine();
   try {
     const p = await profileStep(engine, f.arch, f.batchSize, classes);
     const info = engine.info().adapter;

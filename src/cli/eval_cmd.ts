@@ -1,11 +1,11 @@
 // `alexnet-wgsl eval`: top-1 and top-5 error of a checkpoint on a dataset's validation split,
 // from the centre crop and from the paper's 10-crop average.
 import { flag, helpText, parseArgs, UsageError } from './args.js';
-import { createEngine } from '../node/dawn.js';
 import { openData } from '../node/data/source.js';
 import { openModel } from '../node/files/checkpoint.js';
 import { evaluate } from '../train/evaluate.js';
 import { ARCH_NAMES } from '../models/spec.js';
+import type { CliEnv } from './env.js';
 
 const flags = {
   arch: flag.choiceOpt('network (checked against the checkpoint)', ARCH_NAMES),
@@ -17,14 +17,14 @@ const flags = {
   help: flag.boolean('show this help'),
 };
 
-export async function evalCommand(argv: string[]): Promise<number> {
+export async function evalCommand(argv: string[], env: CliEnv): Promise<number> {
   const { flags: f } = parseArgs(argv, flags);
   if (f.help) {
     console.log(helpText('eval', 'top-1/top-5 error of a checkpoint', flags));
     return 0;
   }
   if (!f.checkpoint) throw new UsageError('eval needs --checkpoint FILE');
-  const engine = await createEngine();
+  const engine = await env.createEngine();
   try {
     const { model, meta } = await openModel(engine, f.checkpoint, f.arch);
     const data = await openData(f.data, (w) => console.error(`warning: ${w}`), model.arch.resample);

@@ -1,7 +1,7 @@
-#!/usr/bin/env node
-// The alexnet-wgsl command line: train, eval, predict, neighbors, info. Bad input (unknown flag,
-// malformed file) prints one line naming the problem and exits 2; Ctrl-C during training
-// checkpoints and exits 130 (a second Ctrl-C exits at once).
+// The alexnet-wgsl command line as a function: cli(argv, env) runs a command and returns its exit
+// code (bin.ts is the executable). Bad input (unknown flag, malformed file) prints one line naming
+// the problem and is 2; another of our errors (a device lost, a checkpoint that cannot be written)
+// is 1; Ctrl-C during training checkpoints and is 130 (a second Ctrl-C exits at once).
 import { AlexnetError, FormatError, ShapeError } from '../errors.js';
 import { UsageError } from './args.js';
 import { trainCommand } from './train_cmd.js';
@@ -10,8 +10,9 @@ import { predictCommand } from './predict_cmd.js';
 import { neighborsCommand } from './neighbors_cmd.js';
 import { infoCommand } from './info_cmd.js';
 import { benchCommand } from './bench_cmd.js';
+import { defaultEnv, type CliEnv } from './env.js';
 
-const commands: Record<string, (argv: string[]) => Promise<number>> = {
+const commands: Record<string, (argv: string[], env: CliEnv) => Promise<number>> = {
   train: trainCommand,
   eval: evalCommand,
   predict: predictCommand,
@@ -32,8 +33,21 @@ commands:
 
 'alexnet-wgsl <command> --help' lists a command's flags.`;
 
-async function main(): Promise<number> {
-  const [cmd, ...rest] = process.argv.slice(2);
+/** Run the command line `argv` (without node and the script) against `env`; resolves to the exit code. */
+export async function cli(argv: readonly string[], env: CliEnv = defaultEnv): Promise<number> {
+  try {
+    return await dispatch(argv, env);
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof FormatError || e instanceof ShapeError) {
+      console.error(`alexnet-wgsl: ${(e as Error).message}`);
+      return 2;
+    }
+    console.error(e instanceof AlexnetError ? `alexnet-wgsl: ${e.name}: ${e.message}` : e);
+    return 1;
+  }
+}
+
+async function dispatch([cmd, ...rest]: readonly string[], env: CliEnv): Promise<number> {
   if (!cmd || cmd === '--help' || cmd === '-h') {
     console.log(usage);
     return cmd ? 0 : 2;
@@ -43,23 +57,5 @@ async function main(): Promise<number> {
     console.error(`alexnet-wgsl: unknown command '${cmd}'\n${usage}`);
     return 2;
   }
-  return run(rest);
+  return run(rest, env);
 }
-
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    if (e instanceof UsageError || e instanceof FormatError || e instanceof ShapeError) {
-      console.error(`alexnet-wgsl: ${(e as Error).message}`);
-      process.exitCode = 2;
-    } else if (e instanceof AlexnetError) {
-      console.error(`alexnet-wgsl: ${e.name}: ${e.message}`);
-      process.exitCode = 1;
-    } else {
-      console.error(e);
-      process.exitCode = 1;
-    }
-  },
-);

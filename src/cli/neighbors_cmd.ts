@@ -1,7 +1,6 @@
 // `alexnet-wgsl neighbors`: the paper's figure 4 (right). Validation images are matched to the
 // training images whose 4096-d (or the net's) fc7 activations are closest in Euclidean distance.
 import { flag, helpText, parseArgs, UsageError } from './args.js';
-import { createEngine } from '../node/dawn.js';
 import { openData } from '../node/data/source.js';
 import { openModel } from '../node/files/checkpoint.js';
 import { evalBatches } from '../data/loader.js';
@@ -10,6 +9,7 @@ import { neighborsFigure, type Img } from '../node/pictures/index.js';
 import type { Model } from '../models/model.js';
 import { Tensor } from '../tensor/tensor.js';
 import { ARCH_NAMES } from '../models/spec.js';
+import type { CliEnv } from './env.js';
 
 const flags = {
   arch: flag.choiceOpt('network (checked against the checkpoint)', ARCH_NAMES),
@@ -71,14 +71,14 @@ async function picture(d: Dataset, i: number): Promise<Img> {
   return { image: img, width: d.width, height: d.height, channels: c };
 }
 
-export async function neighborsCommand(argv: string[]): Promise<number> {
+export async function neighborsCommand(argv: string[], env: CliEnv): Promise<number> {
   const { flags: f } = parseArgs(argv, flags);
   if (f.help) {
     console.log(helpText('neighbors', 'nearest neighbours in fc7 space', flags));
     return 0;
   }
   if (!f.checkpoint) throw new UsageError('neighbors needs --checkpoint FILE');
-  const engine = await createEngine();
+  const engine = await env.createEngine();
   try {
     const { model, meta } = await openModel(engine, f.checkpoint, f.arch);
     const data = await openData(f.data, (w) => console.error(`warning: ${w}`), model.arch.resample);

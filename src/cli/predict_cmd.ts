@@ -1,7 +1,6 @@
 // `alexnet-wgsl predict`: top-5 labels with probabilities for image files plus a picture like the
 // paper's figure 4 (left); or, with --input X.npy --output Y.npy, raw logits of an N×C×H×W batch.
 import { flag, helpText, parseArgs, UsageError } from './args.js';
-import { createEngine } from '../node/dawn.js';
 import { FormatError, ShapeError, fmtShape } from '../errors.js';
 import { readNpy, writeNpy } from '../node/files/npy.js';
 import { openModel } from '../node/files/checkpoint.js';
@@ -14,6 +13,7 @@ import { topk } from '../train/metrics.js';
 import type { Model } from '../models/model.js';
 import type { ModelMeta } from '../checkpoint/checkpoint.js';
 import { ARCH_NAMES } from '../models/spec.js';
+import type { CliEnv } from './env.js';
 
 const flags = {
   arch: flag.choiceOpt('network (checked against the checkpoint)', ARCH_NAMES),
@@ -25,7 +25,7 @@ const flags = {
   help: flag.boolean('show this help'),
 };
 
-export async function predictCommand(argv: string[]): Promise<number> {
+export async function predictCommand(argv: string[], env: CliEnv): Promise<number> {
   const { flags: f, positional } = parseArgs(argv, flags);
   if (f.help) {
     console.log(helpText('predict', 'classify images', flags));
@@ -34,7 +34,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
   if (!f.checkpoint) throw new UsageError('predict needs --checkpoint FILE');
   if (f.input ? !f.output : !positional.length)
     throw new UsageError('predict needs IMAGE... or --input X.npy --output Y.npy');
-  const engine = await createEngine();
+  const engine = await env.createEngine();
   try {
     const { model, meta } = await openModel(engine, f.checkpoint, f.arch);
     try {

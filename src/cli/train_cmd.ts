@@ -4,6 +4,7 @@ import { flag, helpText, parseArgs, UsageError, type Flags } from './args.js';
 import { trainRecovering, type TrainOptions } from '../node/train/trainer.js';
 import { fmtTime } from '../node/train/loop.js';
 import { ARCH_NAMES } from '../models/spec.js';
+import type { CliEnv } from './env.js';
 
 export const trainFlags = {
   arch: flag.choice('network', ARCH_NAMES, 'mini'),
@@ -38,7 +39,7 @@ export const trainFlags = {
   help: flag.boolean('show this help'),
 };
 
-export async function trainCommand(argv: string[]): Promise<number> {
+export async function trainCommand(argv: string[], env: CliEnv): Promise<number> {
   const { flags: f, positional } = parseArgs(argv, trainFlags);
   if (f.help) {
     console.log(helpText('train', 'train AlexNet through WebGPU', trainFlags));
@@ -46,7 +47,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   if (positional.length) throw new UsageError(`train takes no positional arguments, got '${positional[0]}'`);
   const { help: _, deviceRetries, ...opts }: Flags<typeof trainFlags> = f;
-  const options: TrainOptions = opts;
+  const options: TrainOptions = { ...opts, fs: env.fs };
   let stop = false;
   const onSignal = (sig: string) => {
     if (stop) {
@@ -68,7 +69,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
         warn: (l) => console.error(`warning: ${l}`),
         stopRequested: () => stop,
       },
-      { retries: deviceRetries },
+      { retries: deviceRetries, createEngine: env.createEngine },
     );
     if (r.interrupted) {
       console.error(
