@@ -8,10 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { train, type TrainOptions } from '../src/node/train/trainer.js';
 import { fmtTime } from '../src/node/train/loop.js';
-import { loadCheckpoint } from '../src/node/files/checkpoint.js';
-import { writeNpy } from '../src/node/files/npy.js';
+import { readNpy, writeNpy } from '../src/node/files/npy.js';
+import { loadCheckpoint, openModel } from '../src/node/files/checkpoint.js';
+import { tensor, tidy } from '../src/index.js';
 import { makeData } from './fixtures/faults.js';
-import { gpu, disposeGpu } from './helpers.js';
+import { close, disposeGpu, fails, gpu, rand } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'train-test-'));
 test.after(() => {
@@ -113,12 +114,40 @@ test('CLI: eval and predict a trained checkpoint; bad input exits 2 with one lin
   assert.is(ev.status, 0, ev.stderr);
   assert.match(ev.stdout, /centre crop +top-1 error [\d.]+% +top-5 error [\d.]+%/);
   assert.match(ev.stdout, /10-crop/);
-  // logits of an .npy batch
-  const x = new Float32Array(2 * 28 * 28).fill(0.5);
-  await writeNpy(join(dir, 'x.npy'), x, [2, 1, 28, 28]);
-  const pr = cli('predict', '--checkpoint', ck, '--input', join(dir, 'x.npy'), '--output', join(dir, 'y.npy'));
+  // logits of an .npy batch: 5 different images in batches of 2 (the last one short), each row equal
+  // to the model's own forward of that image alone (measured difference 0: same kernels, same order;
+  // 1e-5 leaves room for a different batch geometry)
+  const x = Float32Array.from(rand(5 * 28 * 28, 3), (v) => 2 * v);
+  await writeNpy(join(dir, 'x.npy'), x, [5, 1, 28, 28]);
+  const pr = cli(
+    'predict',
+    '--checkpoint',
+    ck,
+    '--input',
+    join(dir, 'x.npy'),
+    '--output',
+    join(dir, 'y.npy'),
+    '--batch-size',
+    '2',
+  );
   assert.is(pr.status, 0, pr.stderr);
-  assert.ok(existsSync(join(dir, 'y.npy')));
+  const y = await readNpy(join(dir, 'y.npy'));
+  assert.is(y.dtype, '<f4');
+  assert.equal(y.shape, [5, 4]);
+  const { model } = await openModel(await gpu(), ck);
+  for (let i = 0; i < 5; i++) {
+    const img = tensor(model.engine, x.subarray(i * 784, (i + 1) * 784), [1, 1, 28, 28]);
+    const want = await tidy(model.engine, () => model.forward(img, { training: false })).readF32();
+    img.dispose();
+    const got = (y.data as Float32Array).subarray(i * 4, i * 4 + 4);
+    close(got, want, 1e-5, 0, `predict --input: image ${i}`);
+    if (i > 0)
+      assert.ok(
+        fails(() => close(got, (y.data as Float32Array).subarray(0, 4), 1e-5, 0, 'control')),
+        `image ${i}'s logits equal image 0's`,
+      );
+  }
+  model.dispose();
 
   // image files → top-5 lines and the figure; fc7 neighbours → the figure
   const sharp = (await import('sharp')).default;
