@@ -69,7 +69,7 @@ if (!only || only === 'test') {
     sourcemap: 'linked',
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
-    entryPoints: [...list('test', '.test.ts'), 'test/fixtures/cli_child.ts'],
+    entryPoints: [...list('test', '.test.ts'), 'test/fixtures/cli_child.ts', 'test/fixtures/dispose_exit.ts'],
     outdir: 'build/test',
   });
   // in the page, the tests' engine is the core's (navigator.gpu), not Node's Dawn

@@ -10,6 +10,7 @@ import { decodeIdx, readIdx, writeIdx } from '../src/node/files/idx.js';
 import { encodeIdx } from '../src/formats/idx.js';
 import { Rng } from '../src/util/rng.js';
 import { FormatError } from '../src/errors.js';
+import { mutateBytes } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'idx-test-'));
 const isFormat = (e: unknown) => e instanceof FormatError;
@@ -119,23 +120,14 @@ test('fuzz: 2000 mutated, truncated and random inputs parse or throw FormatError
   ];
   let parsed = 0;
   for (let i = 0; i < 2000; i++) {
-    let b = seeds[rng.int(seeds.length)].slice();
-    switch (rng.int(4)) {
-      case 0:
-        for (let k = rng.int(4) + 1; k > 0; k--) b[rng.int(b.length)] = rng.int(256);
-        break;
-      case 1:
-        b = b.subarray(0, rng.int(b.length + 1));
-        break;
-      case 2:
-        b = Uint8Array.from({ length: rng.int(64) }, () => rng.int(256));
-        break;
-      default: {
+    const b = mutateBytes(seeds[rng.int(seeds.length)].slice(), rng, 64, [
+      (b) => {
+        // a large dimension, and trailing bytes
         const d = 4 + rng.int(16);
         if (d < b.length) b[d] = 255;
-        b = new Uint8Array([...b, ...Array.from({ length: rng.int(8) }, () => rng.int(256))]);
-      }
-    }
+        return new Uint8Array([...b, ...Array.from({ length: rng.int(8) }, () => rng.int(256))]);
+      },
+    ]);
     try {
       const { dims, data } = decodeIdx(b, 'fuzz', { maxBytes: 1 << 16 });
       assert.is(

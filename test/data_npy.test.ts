@@ -10,6 +10,7 @@ import { decodeNpy, encodeNpy } from '../src/formats/npy.js';
 import { readNpy, readNpyHeader, writeNpy } from '../src/node/files/npy.js';
 import { Rng } from '../src/util/rng.js';
 import { FormatError } from '../src/errors.js';
+import { mutateBytes } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'npy-test-'));
 
@@ -176,26 +177,17 @@ test('fuzz: 2000 hostile inputs parse or throw FormatError, bounded by the input
   ];
   let parsed = 0;
   for (let i = 0; i < 2000; i++) {
-    let b = seeds[rng.int(seeds.length)].slice();
-    switch (rng.int(5)) {
-      case 0:
-        for (let k = rng.int(4) + 1; k > 0; k--) b[rng.int(b.length)] = rng.int(256);
-        break;
-      case 1:
-        b = b.subarray(0, rng.int(b.length + 1));
-        break;
-      case 2:
-        b = Uint8Array.from({ length: rng.int(80) }, () => rng.int(256));
-        break;
-      case 3: {
+    const b = mutateBytes(seeds[rng.int(seeds.length)].slice(), rng, 80, [
+      (b) => {
         // splice a random character into the header text
-        const p = 10 + rng.int(60);
-        b[p] = "(){}':,0123456789 TrueFalse<|>fiu"[rng.int(33)].charCodeAt(0);
-        break;
-      }
-      default:
+        b[10 + rng.int(60)] = "(){}':,0123456789 TrueFalse<|>fiu"[rng.int(33)].charCodeAt(0);
+        return b;
+      },
+      (b) => {
         new DataView(b.buffer).setUint32(8, rng.u32(), true);
-    }
+        return b;
+      },
+    ]);
     try {
       const { data } = decodeNpy(b, 'fuzz');
       assert.ok(data.byteLength <= 4 * b.length, 'output larger than 4× the input');

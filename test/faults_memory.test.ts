@@ -71,7 +71,7 @@ test(`${STEPS} steps of batch 2: device bytes flat after step 2, RSS growth < 24
 });
 
 test('after engine.dispose() the process exits by itself: nothing keeps it alive', async () => {
-  const child = spawn(process.execPath, ['test/fixtures/dispose_exit.mjs', data, join(dir, 'child')], {
+  const child = spawn(process.execPath, ['build/test/fixtures/dispose_exit.js', data, join(dir, 'child')], {
     env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -4,7 +4,7 @@
 import * as assert from 'uvu/assert';
 // Dawn in Node; the browser suite's bundle resolves this module to the core's createEngine (navigator.gpu).
 import { createEngine } from '../src/node/dawn.js';
-import type { Engine } from '../src/index.js';
+import type { Engine, Rng } from '../src/index.js';
 
 let engine: Engine | undefined;
 export async function gpu(): Promise<Engine> {
@@ -121,4 +121,24 @@ export function chunking(e: Engine, perItem: readonly number[]): { items: number
     step = (step * k) / gcd(step, k);
   }
   return { items: Math.max(3, 2 * step + 1), bindingElems: step * Math.max(...perItem) };
+}
+
+/**
+ * A fuzzer's mutation of `b`: up to 4 random bytes changed, a truncation, or random bytes of up to
+ * `maxLen`, or one of the format's own `extra` mutations, chosen uniformly.
+ */
+export function mutateBytes(
+  b: Uint8Array,
+  r: Rng,
+  maxLen: number,
+  extra: ReadonlyArray<(b: Uint8Array) => Uint8Array>,
+): Uint8Array {
+  const k = r.int(3 + extra.length);
+  if (k === 0) {
+    for (let n = r.int(4) + 1; n > 0; n--) b[r.int(b.length)] = r.int(256);
+    return b;
+  }
+  if (k === 1) return b.subarray(0, r.int(b.length + 1));
+  if (k === 2) return Uint8Array.from({ length: r.int(maxLen) }, () => r.int(256));
+  return extra[k - 3](b);
 }

@@ -11,7 +11,7 @@ import { fmtTime } from '../src/node/train/loop.js';
 import { readNpy, writeNpy } from '../src/node/files/npy.js';
 import { loadCheckpoint, openModel } from '../src/node/files/checkpoint.js';
 import { tensor, tidy } from '../src/index.js';
-import { makeData } from './fixtures/faults.js';
+import { makeData, options, quiet } from './fixtures/faults.js';
 import { close, disposeGpu, fails, gpu, rand } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'train-test-'));
@@ -20,25 +20,9 @@ test.after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const base = (out: string, extra: Partial<TrainOptions> = {}): TrainOptions => ({
-  arch: 'mini',
-  data: join(dir, 'data'),
-  epochs: 2,
-  batchSize: 16,
-  lr: 0.01,
-  momentum: 0.9,
-  weightDecay: 0.0005,
-  dropout: 0.5,
-  augment: true,
-  shuffle: true,
-  seed: 3,
-  out,
-  lrPatience: 1,
-  logEvery: 1,
-  pictures: false,
-  ...extra,
-});
-const quiet = { log: () => {}, warn: () => {} };
+/** The fault tests' small mini run, here at batch 16, seed 3, a checkpoint only at epoch ends. */
+const base = (out: string, extra: Partial<TrainOptions> = {}): TrainOptions =>
+  options(join(dir, 'data'), out, { batchSize: 16, seed: 3, checkpointEvery: undefined, ...extra });
 
 test.before(async () => {
   try {
