@@ -51,6 +51,7 @@ import { CONV_LAYERS, convRows } from './lib/conv_rows.js';
 import { FC_LAYERS, fcRows, matmulRow } from './lib/fc_rows.js';
 import { POOL_LRN_SPECS, poolLrnRows } from './lib/pool_lrn.js';
 import { sgdRow, softmaxRows } from './lib/misc_rows.js';
+import { INPUT_CASES, inputName, inputRows } from './lib/input_rows.js';
 import { e2eArch, type E2eArch, type E2eCase } from './lib/e2e.js';
 import { DEFAULT_PEERS, PEER_JOBS, peersReport, readResults, runPeers, type PeerEntry } from './lib/peers.js';
 
@@ -127,6 +128,7 @@ function kernelNames(): string[] {
     for (const s of POOL_LRN_SPECS) for (const d of ['fwd', 'bwd']) names.push(`${s.name} ${d} b${N}`);
   for (const [B, K] of softmaxCases()) for (const d of ['fwd', 'bwd']) names.push(`softmax-xent ${d} b${B} k${K}`);
   for (const a of sgdCases()) names.push(`sgd ${a}`);
+  for (const k of INPUT_CASES) for (const side of ['host', 'device'] as const) names.push(inputName(k, side));
   return names;
 }
 const anyKernel = kernelNames().some(want);
@@ -284,6 +286,9 @@ let finalRoofs: Roofs | undefined;
       for (const [B, K] of softmaxCases()) await softmaxRows(e, timer, report, B, K, reps, want);
       for (const a of sgdCases())
         if (want(`sgd ${a}`)) await sgdRow(e, timer, report, a, a === 'mini' ? 10 : 1000, reps);
+
+      report.section('Input path: uint8 batch → normalised input on the device, host vs device (img/s, wall)');
+      for (const k of INPUT_CASES) await inputRows(e, report, k, reps, want);
 
       await roofs('end');
       finalRoofs = report.roofs;

@@ -124,5 +124,7 @@ export { evaluate, type EvalResult, type EvalOptions } from './train/evaluate.js
 export { argmax, topk, topkHits, accuracy } from './train/metrics.js';
 export { profileStep, formatProfile, type StepProfile, type ProfileRow } from './train/profile.js';
 export { trainStep, type StepOptions, type StepResult } from './train/step.js';
+export { batchInput } from './train/input.js';
+export { augmentPixels, pixelStride, type PixelBatch, type PixelWindows } from './ops/augment_pixels.js';
 export { Schedule, type ScheduleOptions, type ScheduleState } from './train/schedule.js';
 export { StuckLossWatch, numericalFailure } from './train/watchdog.js';

@@ -106,9 +106,9 @@ test('a BatchLoader over the folder gives augmented 224 crops, reproducibly', as
   };
   const a = await first(),
     b = await first();
-  assert.is(a.images.length, 4 * 3 * 224 * 224);
-  assert.equal(a.images, b.images);
-  assert.ok(a.images.every((v) => v >= -120 && v <= 135));
+  assert.is(a.images!.length, 4 * 3 * 224 * 224);
+  assert.equal(a.images!, b.images!);
+  assert.ok(a.images!.every((v) => v >= -120 && v <= 135));
 });
 
 test('cache off and full verification behave the same; bad roots are FormatErrors', async () => {

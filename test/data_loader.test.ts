@@ -35,9 +35,9 @@ test('no shuffle: batch k holds samples [kB, (k+1)B); the last batch is short un
     const n = k < 10 ? 10 : 3;
     assert.is(b.index, k);
     assert.is(b.labels.length, n);
-    assert.is(b.images.length, n * 16);
+    assert.is(b.images!.length, n * 16);
     for (let j = 0; j < n; j++) {
-      assert.is(Math.floor(b.images[j * 16]), 10 * k + j);
+      assert.is(Math.floor(b.images![j * 16]), 10 * k + j);
       assert.is(b.labels[j], (10 * k + j) % 10);
     }
     assert.ok(b.dataMs >= 0);
@@ -92,7 +92,7 @@ test('resume at (epoch 1, batch 3) reproduces the uninterrupted run, augmentatio
   resumed.forEach((b, i) => {
     assert.is(b.index, i + 3);
     assert.equal(b.labels, e1[i + 3].labels);
-    assert.equal(b.images, e1[i + 3].images);
+    assert.equal(b.images!, e1[i + 3].images);
   });
   // Augmentation really happened: the same samples differ between epochs 0 and 1.
   const again = new BatchLoader(ds, { ...opts, shuffle: false });
@@ -146,7 +146,7 @@ test('smaller stored images are zero-padded centred, then scaled and the mean su
       for (let y = 0; y < 32; y++)
         for (let x = 0; x < 32; x++) {
           const inside = y >= 2 && y < 30 && x >= 2 && x < 30;
-          assert.is(b.images[j * 1024 + y * 32 + x], inside ? 50 : -50);
+          assert.is(b.images![j * 1024 + y * 32 + x], inside ? 50 : -50);
         }
   }
 });
@@ -155,13 +155,13 @@ test('evalBatches: centre crops, or ten crops in sample-major order', async () =
   const ds = indexDataset(5, 2, 7, 7);
   const centre = await collect(evalBatches(ds, { batchSize: 2, inputSize: 5, tenCrop: false }));
   assert.equal(
-    centre.map((b) => b.images.length),
+    centre.map((b) => b.images!.length),
     [100, 100, 50],
   );
-  assert.is(centre[0].images[50], Math.fround(1 + (1 * 7 + 1) / 1e4), 'sample 1 centre crop starts at (1,1)');
+  assert.is(centre[0].images![50], Math.fround(1 + (1 * 7 + 1) / 1e4), 'sample 1 centre crop starts at (1,1)');
   const ten = await collect(evalBatches(ds, { batchSize: 2, inputSize: 5, tenCrop: true, mean: [1, 2], scale: 2 }));
   assert.equal(
-    ten.map((b) => b.images.length),
+    ten.map((b) => b.images!.length),
     [1000, 1000, 500],
   );
   assert.equal(Array.from(ten[2].labels), [4]);
@@ -172,7 +172,7 @@ test('evalBatches: centre crops, or ten crops in sample-major order', async () =
     for (let c = 0; c < 2; c++)
       for (let p = 0; p < 25; p++) {
         const k = (t * 2 + c) * 25 + p;
-        assert.ok(Math.abs(ten[1].images[500 + k] - (want[k] * 2 - [1, 2][c])) < 1e-5);
+        assert.ok(Math.abs(ten[1].images![500 + k] - (want[k] * 2 - [1, 2][c])) < 1e-5);
       }
 });
 

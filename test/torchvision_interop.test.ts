@@ -164,7 +164,7 @@ test('eval batches of an ImageFolder for torchvision equal torchvision.transform
   }))
     batches.push(b);
   const n = 3 * 224 * 224,
-    images = batches[0].images;
+    images = batches[0].images!;
   close(images.subarray(0, n), await npy('exact_input.npy'), 1e-5, 0, 'exact.png batch');
   const d = diff(images.subarray(n), await npy('resized_input.npy'));
   assert.ok(d.max <= 2.01 * LEVEL && d.mean < 0.5 * LEVEL, `resized.png: ${d.max} at most, ${d.mean} on average`);

@@ -20,6 +20,7 @@ import { Model } from '../../src/models/model.js';
 import { archs, type Arch, type ArchName, type Layer } from '../../src/models/spec.js';
 import { inputPreprocessing } from '../../src/data/preprocess.js';
 import { SGD } from '../../src/optim.js';
+import { batchInput } from '../../src/train/input.js';
 import { trainStep } from '../../src/train/step.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { median, random, type Report, type Row } from './common.js';
@@ -248,6 +249,7 @@ export async function e2eArch(report: Report, archName: E2eArch, cases: E2eCase[
           ...pre,
           lighting,
           dropLast: true,
+          onDevice: true,
         });
         let epoch = 0;
         let it = loader.epoch(epoch);
@@ -264,7 +266,7 @@ export async function e2eArch(report: Report, archName: E2eArch, cases: E2eCase[
           if (o.waitIdleS) await waitIdle(o.waitIdleS);
           await meter('lod', async () => {
             const t1 = performance.now();
-            x.write(batch.images);
+            batchInput(e, batch, x.shape, x);
             y.write(batch.labels);
             const s = await step(e, model!, opt!, x, y, k++);
             const t2 = performance.now();

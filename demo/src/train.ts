@@ -1,7 +1,17 @@
 // Training in the page: a fresh `mini` on the training subset with the paper's SGD and the core's
 // loader (shuffled batches, flips, the training set's mean), one step at a time so the page stays
 // live; the loss curve and images/s drawn as it goes; top-1 on the test subset at the end.
-import { BatchLoader, Model, SGD, Tensor, evaluate, inputPreprocessing, trainStep, type Dataset } from 'alexnet-wgsl';
+import {
+  BatchLoader,
+  Model,
+  SGD,
+  Tensor,
+  batchInput,
+  evaluate,
+  inputPreprocessing,
+  trainStep,
+  type Dataset,
+} from 'alexnet-wgsl';
 import type { Engine } from 'alexnet-wgsl';
 
 export interface TrainView {
@@ -40,6 +50,7 @@ export async function trainInPage(
     scale,
     std,
     dropLast: true,
+    onDevice: true,
   });
   const x = new Tensor(engine, [B, 1, 28, 28], 'f32', { name: 'input' }),
     y = new Tensor(engine, [B], 'i32', { name: 'labels' });
@@ -49,7 +60,7 @@ export async function trainInPage(
   try {
     for (let epoch = 0; losses.length < steps && !stop(); epoch++) {
       for await (const batch of loader.epoch(epoch)) {
-        x.write(batch.images);
+        batchInput(engine, batch, x.shape, x);
         y.write(batch.labels);
         const r = trainStep(model, opt, x, y, { lr: LR, seed: 1, step: losses.length });
         losses.push((await r.loss.readF32())[0]);

@@ -7,7 +7,7 @@ import { evalBatches } from '../data/loader.js';
 import { sampleSize, takeDataset, type Dataset } from '../data/dataset.js';
 import { neighborsFigure, type Img } from '../node/pictures/index.js';
 import type { Model } from '../models/model.js';
-import { Tensor } from '../tensor/tensor.js';
+import { batchInput } from '../train/input.js';
 import { ARCH_NAMES } from '../models/spec.js';
 import type { CliEnv } from './env.js';
 
@@ -37,9 +37,10 @@ async function features(
     scale,
     std,
     tenCrop: false,
+    onDevice: true,
   })) {
     const n = b.labels.length;
-    const x = new Tensor(model.engine, [n, model.channels, model.inputSize, model.inputSize]).write(b.images);
+    const x = batchInput(model.engine, b, [n, model.channels, model.inputSize, model.inputSize]);
     const f = model.forward(x, { training: false, until: 'fc7' });
     const v = (await f.read()) as Float32Array;
     const dim = v.length / n;

@@ -5,8 +5,11 @@
 // Per sample: crop to S×S (training with augment: random offset + 50% mirror + PCA lighting on 3-channel
 // data; otherwise centred), then x ← ((x + lighting) · scale − mean) / std (std 1 unless given). Axes shorter than S are zero-padded
 // centred (pixel value 0, before scaling and mean subtraction, like Pad-then-Normalize), e.g. Fashion-MNIST 28 → 32.
-// The arithmetic runs on the main thread in macrotasks between the consumer's awaits (GPU waits);
-// image decoding (sharp) runs on libuv threads, so prefetching overlaps both with the GPU.
+// With `onDevice` (pixel sources), a batch carries the uint8 images and each sample's window, mirror
+// and shift instead, and the device does the arithmetic (kernels/augment_pixels.wgsl, through
+// batchInput() in src/train/input.ts); otherwise it runs here, on the main thread, in macrotasks
+// between the consumer's awaits (GPU waits). Image decoding (sharp) runs on libuv threads, so
+// prefetching overlaps both with the GPU. Both paths draw the same random numbers.
 import { AlexnetError, ShapeError } from '../errors.js';
 import {
   crop,
@@ -19,6 +22,7 @@ import {
   type Pca,
 } from './augment.js';
 import { sampleSize, type Dataset } from './dataset.js';
+import { pixelStride, type PixelBatch, type PixelWindows } from '../ops/augment_pixels.js';
 import { Rng, shuffle } from '../util/rng.js';
 
 /** A promise settled in a later macrotask: setImmediate where there is one (Node), else a timeout (browsers). */
@@ -50,11 +54,26 @@ export interface BatchLoaderOptions {
   tenCrop?: boolean;
   /** dataset.get() calls in flight per batch (default 16) */
   concurrency?: number;
+  /**
+   * Pixel sources: leave crop, mirror, lighting and normalisation to the device (Batch.pixels instead
+   * of Batch.images; default false). Float sources ignore it.
+   */
+  onDevice?: boolean;
+}
+
+/** A batch's uint8 images with what the device does to them (augmentPixels()'s arguments). */
+export interface DevicePixels {
+  batch: PixelBatch;
+  windows: PixelWindows;
+  size: number;
+  affine: { k: Float64Array; b: Float64Array };
 }
 
 export interface Batch {
-  /** B×C×S×S (or (B·10)×C×S×S for ten-crop) */
-  images: Float32Array;
+  /** B×C×S×S (or (B·10)×C×S×S for ten-crop); absent when the device prepares them (`pixels`) */
+  images?: Float32Array;
+  /** With onDevice on a pixel source: the images as bytes and their windows (batchInput() uploads them) */
+  pixels?: DevicePixels;
   labels: Int32Array;
   /** batch index within the epoch */
   index: number;
@@ -111,6 +130,7 @@ export class BatchLoader {
       lightingSigma: opts.lightingSigma ?? 0.1,
       dropLast: opts.dropLast ?? false,
       tenCrop: opts.tenCrop ?? false,
+      onDevice: opts.onDevice ?? false,
     };
     this.batchSize = opts.batchSize;
     this.inputSize = opts.inputSize;
@@ -167,11 +187,12 @@ export class BatchLoader {
     const indices = this.batchIndices(epoch, k);
     const per = this.o.tenCrop ? 10 : 1,
       n = C * S * S;
-    const images = new Float32Array(indices.length * per * n);
     const labels = Int32Array.from(indices, (i) => ds.labels[i]);
-    let next = 0;
     // Pixel sources go straight from uint8 HWC to the normalised crop in one pass (see cropPixels).
     const getPixels = ds.pixels ? ds.getPixels?.bind(ds) : undefined;
+    const device = getPixels && this.o.onDevice ? this.devicePixels(indices.length * per, indices.length) : undefined;
+    const images = device ? undefined : new Float32Array(indices.length * per * n);
+    let next = 0;
     const worker = async () => {
       const buf = getPixels ? undefined : new Float32Array(sampleSize(ds));
       for (let j = next++; j < indices.length; j = next++) {
@@ -184,15 +205,31 @@ export class BatchLoader {
           if (r) await r;
           src = buf!;
         }
-        this.place(src, images, j * per * n, epoch, k * this.batchSize + j);
+        const pos = k * this.batchSize + j;
+        if (device) this.placeWindows(src as Uint8Array, device, j, epoch, pos);
+        else this.place(src, images!, j * per * n, epoch, pos);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.o.concurrency, indices.length) }, worker));
-    return { images, labels, index: k, indices };
+    return { images, pixels: device, labels, index: k, indices };
   }
 
-  /** Crop/augment/normalise one stored sample (uint8 HWC or float CHW) into the batch at `off`. */
-  private place(src: Uint8Array | Float32Array, out: Float32Array, off: number, epoch: number, pos: number): void {
+  private devicePixels(outputs: number, images: number): DevicePixels {
+    const { height: h, width: w, channels: c } = this.dataset;
+    const stride = pixelStride(h, w, c);
+    return {
+      batch: { data: new Uint8Array(images * stride), images, h, w, c, stride },
+      windows: { n: outputs, windows: new Int32Array(4 * outputs), shifts: new Float32Array(c * outputs) },
+      size: this.inputSize,
+      affine: { k: this.o.k, b: this.o.b },
+    };
+  }
+
+  /**
+   * The windows of the sample at `pos` of the epoch: the ten test crops, or one random (augment) or
+   * centred window, with the lighting shift of augmented RGB samples. Both paths place these.
+   */
+  private windowsOf(epoch: number, pos: number): { windows: Array<[number, number, boolean]>; shift: Float64Array } {
     const { height: H, width: W, channels: C } = this.dataset;
     const S = this.inputSize,
       o = this.o;
@@ -209,14 +246,34 @@ export class BatchLoader {
     } else {
       windows.push([cropOffset(H, S), cropOffset(W, S), false]);
     }
-    const sh = shift ?? new Float64Array(C);
+    return { windows, shift: shift ?? new Float64Array(C) };
+  }
+
+  /** Crop/augment/normalise one stored sample (uint8 HWC or float CHW) into the batch at `off`. */
+  private place(src: Uint8Array | Float32Array, out: Float32Array, off: number, epoch: number, pos: number): void {
+    const { height: H, width: W, channels: C } = this.dataset;
+    const S = this.inputSize,
+      o = this.o;
+    const { windows, shift } = this.windowsOf(epoch, pos);
     windows.forEach(([y, x, mirror], t) => {
       const at = off + t * C * S * S;
-      if (src instanceof Uint8Array) cropPixels(src, C, H, W, y, x, S, out, at, mirror, sh, o.b, o.k);
+      if (src instanceof Uint8Array) cropPixels(src, C, H, W, y, x, S, out, at, mirror, shift, o.b, o.k);
       else {
         crop(src, C, H, W, y, x, S, out, mirror, at);
-        normalize(out, C, S * S, o.b, o.k, sh, at);
+        normalize(out, C, S * S, o.b, o.k, shift, at);
       }
+    });
+  }
+
+  /** Sample j of the batch for the device: its bytes, and its windows and shifts (outputs j·per..). */
+  private placeWindows(src: Uint8Array, d: DevicePixels, j: number, epoch: number, pos: number): void {
+    const { stride, c } = d.batch;
+    d.batch.data.set(src.subarray(0, d.batch.h * d.batch.w * c), j * stride);
+    const { windows, shift } = this.windowsOf(epoch, pos);
+    windows.forEach(([y, x, mirror], t) => {
+      const out = j * windows.length + t;
+      d.windows.windows.set([y, x, mirror ? 1 : 0, j], 4 * out);
+      d.windows.shifts.set(shift, c * out);
     });
   }
 }
@@ -230,6 +287,8 @@ export interface EvalOptions {
   /** ten patches per sample, (B·10)×C×S×S in sample-major order; average the 10 predictions */
   tenCrop: boolean;
   prefetch?: number;
+  /** crop and normalise on the device (pixel sources; see BatchLoaderOptions.onDevice) */
+  onDevice?: boolean;
 }
 
 /** Evaluation batches in file order: centre crops, or the paper's ten crops. */

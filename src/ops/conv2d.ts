@@ -4,6 +4,7 @@
 // bind; the weight and bias gradients accumulate across chunks in a fixed order (deterministic).
 import { LimitError, ShapeError, fmtShape } from '../errors.js';
 import type { Engine } from '../gpu/engine.js';
+import { itemChunks } from '../gpu/chunks.js';
 import type { Kernel } from '../gpu/pipelines.js';
 import { Tensor, expectDType, expectShape } from '../tensor/tensor.js';
 import { activationBackward } from './activation.js';
@@ -148,45 +149,9 @@ export function conv2dOutputShape(
   return [g.n, g.o, g.oh, g.ow];
 }
 
-const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
-
-/**
- * Split the batch into runs of images such that, for each per-image size in `perImage`, a run fits
- * one storage binding and starts at a bindable offset; `maxImages` caps a run further (dispatch size).
- */
-function imageChunks(
-  e: Engine,
-  op: string,
-  n: number,
-  perImage: number[],
-  maxImages = Infinity,
-): Array<{ n0: number; count: number }> {
-  const align = Math.max(1, e.limits.minStorageBufferOffsetAlignment / 4);
-  let fit = maxImages;
-  for (const per of perImage) {
-    if (per > e.maxBindingElems)
-      throw new LimitError(
-        `${op}: one image of ${per} elements exceeds one storage binding (${e.maxBindingElems} elements)`,
-      );
-    fit = Math.min(fit, Math.floor(e.maxBindingElems / Math.max(1, per)));
-  }
-  if (fit >= n) return [{ n0: 0, count: n }];
-  let step = 1; // images per chunk must be a multiple of step so every chunk starts aligned
-  for (const per of perImage) {
-    const s = align / gcd(align, per);
-    step = (step * s) / gcd(step, s);
-  }
-  const most = Math.floor(fit / step) * step;
-  if (most === 0)
-    throw new LimitError(
-      `${op}: no run of images fits one storage binding at offsets aligned to ${align * 4} bytes (image sizes ${perImage.join(', ')} elements)`,
-    );
-  const chunks = Math.ceil(n / most);
-  const per = Math.min(most, Math.ceil(Math.ceil(n / chunks) / step) * step); // balanced
-  const out = [];
-  for (let n0 = 0; n0 < n; n0 += per) out.push({ n0, count: Math.min(per, n - n0) });
-  return out;
-}
+/** Runs of whole images of a batch (src/gpu/chunks.ts), as {n0, count}. */
+const imageChunks = (e: Engine, op: string, n: number, perImage: number[], maxImages = Infinity) =>
+  itemChunks(e, op, n, perImage, maxImages).map(({ start, count }) => ({ n0: start, count }));
 
 const MAX_WG = 65535;
 const params = (g: Geom, n: number): number[] => [

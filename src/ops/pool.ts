@@ -9,6 +9,7 @@
 import { LimitError, ShapeError, fmtShape } from '../errors.js';
 import type { Engine } from '../gpu/engine.js';
 import { ceilDiv, grid1d } from '../gpu/grid.js';
+import { itemChunks } from '../gpu/chunks.js';
 import type { Kernel } from '../gpu/pipelines.js';
 import { Tensor, expectDType, expectShape } from '../tensor/tensor.js';
 import maxpoolFwdWgsl from '../../kernels/maxpool_fwd.wgsl';
@@ -82,39 +83,9 @@ function geometry(op: string, xShape: readonly number[], o: Pool2dOptions): Geom
   return { N, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW };
 }
 
-const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
-
-/**
- * Split the N·C planes into ranges whose tensors each fit one storage binding and start at a
- * bindable offset: a chunk of p planes starts at element p0·perPlane[t] of tensor t, so p0 must
- * make every such offset a multiple of minStorageBufferOffsetAlignment. One range when all fit.
- */
-export function planeChunks(
-  engine: Engine,
-  planes: number,
-  perPlane: readonly number[],
-): Array<{ p0: number; np: number }> {
-  const fit = Math.min(...perPlane.map((m) => Math.floor(engine.maxBindingElems / Math.max(1, m))));
-  if (fit >= planes) return [{ p0: 0, np: planes }];
-  const align = Math.max(1, engine.limits.minStorageBufferOffsetAlignment / 4);
-  let step = 1;
-  for (const m of perPlane) {
-    const need = align / gcd(align, m); // planes per aligned offset in this tensor
-    step = (step * need) / gcd(step, need);
-  }
-  const most = Math.floor(fit / step) * step;
-  if (most === 0) {
-    throw new ShapeError(
-      `pool: planes of ${perPlane.join('/')} elements cannot be bound in aligned chunks ` +
-        `(${step} planes per chunk needed, ${fit} fit one binding)`,
-    );
-  }
-  const n = Math.ceil(planes / most);
-  const per = Math.ceil(Math.ceil(planes / n) / step) * step; // balanced, still ≤ most
-  const out = [];
-  for (let p0 = 0; p0 < planes; p0 += per) out.push({ p0, np: Math.min(per, planes - p0) });
-  return out;
-}
+/** Runs of whole N·C planes (src/gpu/chunks.ts), as {p0, np}. */
+export const planeChunks = (engine: Engine, planes: number, perPlane: readonly number[]) =>
+  itemChunks(engine, 'pool', planes, perPlane).map(({ start, count }) => ({ p0: start, np: count }));
 
 /**
  * Encode one pooling kernel per chunk of planes. `tensors` are [tensor, elements per plane] in

@@ -4,7 +4,7 @@ import { takeDataset, type Dataset } from '../data/dataset.js';
 import { evalBatches } from '../data/loader.js';
 import type { Model } from '../models/model.js';
 import { softmax } from '../ops/softmax.js';
-import { Tensor } from '../tensor/tensor.js';
+import { batchInput } from './input.js';
 import { topkHits } from './metrics.js';
 
 export interface EvalResult {
@@ -37,11 +37,10 @@ export async function evaluate(model: Model, data: Dataset, o: EvalOptions): Pro
     scale: o.scale,
     std: o.std,
     tenCrop: o.tenCrop,
+    onDevice: true,
   })) {
     const n = b.labels.length;
-    const x = new Tensor(e, [n * crops, model.channels, model.inputSize, model.inputSize], 'f32', {
-      name: 'eval input',
-    }).write(b.images);
+    const x = batchInput(e, b, [n * crops, model.channels, model.inputSize, model.inputSize]);
     const logits = model.forward(x, { training: false });
     const probs = softmax(logits);
     const p = (await probs.read()) as Float32Array;

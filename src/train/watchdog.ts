@@ -34,8 +34,8 @@ export interface StepHealth {
   bad?: BadTensor;
   watched: number;
   loss: number;
-  /** The batch (host copy) and where it came from, to name a non-finite sample. */
-  images: Float32Array;
+  /** The batch (its host copy, absent when the device prepared it) and where it came from, to name a non-finite sample. */
+  images?: Float32Array;
   indices: Int32Array;
   dataset: Dataset;
 }
@@ -68,8 +68,8 @@ export function numericalFailure(
 }
 
 /** Where a non-finite input batch comes from: the dataset sample holding the value, if the host copy has it. */
-function nonFiniteSample(images: Float32Array, indices: Int32Array, ds: Dataset): string {
-  const bad = firstNonFinite(images);
+function nonFiniteSample(images: Float32Array | undefined, indices: Int32Array, ds: Dataset): string {
+  const bad = images && firstNonFinite(images);
   if (!bad) return '';
   const per = images.length / indices.length;
   const j = Math.floor(bad.index / per);

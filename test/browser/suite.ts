@@ -14,6 +14,7 @@ const files: Array<[string, () => Promise<unknown>]> = [
   ['sgd.test', () => import('../sgd.test.js')],
   ['tiny_convnet.test', () => import('../tiny_convnet.test.js')],
   ['api.test', () => import('../api.test.js')],
+  ['augment_pixels.test', () => import('../augment_pixels.test.js')],
 ];
 
 interface Suite {

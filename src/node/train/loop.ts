@@ -8,6 +8,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 import type { NumericsMonitor } from '../../tensor/numerics.js';
 import { evaluate } from '../../train/evaluate.js';
 import { topkHits } from '../../train/metrics.js';
+import { batchInput } from '../../train/input.js';
 import { trainStep } from '../../train/step.js';
 import { numericalFailure, type StuckLossWatch } from '../../train/watchdog.js';
 import { saveCheckpoint } from '../files/checkpoint.js';
@@ -62,7 +63,7 @@ async function step(l: Loop, epoch: number, batch: Batch): Promise<void> {
   const { o, io, run, numerics } = l,
     { model, progress: p, sums } = run,
     B = o.batchSize;
-  l.x.write(batch.images);
+  batchInput(run.model.engine, batch, l.x.shape, l.x);
   l.y.write(batch.labels);
   const n = p.step + 1;
   io.beforeStep?.(n, model);

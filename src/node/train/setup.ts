@@ -114,6 +114,7 @@ export async function prepareRun(o: TrainOptions, io: TrainIO, engine: Engine): 
     std,
     lighting,
     dropLast: true,
+    onDevice: true, // pixel sources: the device crops and normalises (float sources stay on the host)
   });
   if (loader.batchesPerEpoch < 1)
     throw new AlexnetError(`batch size ${o.batchSize} is larger than the training set (${train.length} samples)`);
