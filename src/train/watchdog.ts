@@ -1,6 +1,7 @@
 // A run's health, checked every step: a non-finite input, loss or gradient stops it with a
 // NumericalError that names the first tensor that went bad (and the dataset sample, for an input);
-// a loss stuck at ln(classes) — AlexNet's known failure to start learning — is warned about once.
+// a loss stuck at ln(classes) — AlexNet's known failure to start learning — is warned about once, and
+// so is a run whose steps spend more than a tenth of their time waiting for data.
 import { NumericalError } from '../errors.js';
 import type { Dataset } from '../data/dataset.js';
 import { firstNonFinite, type BadTensor } from '../tensor/numerics.js';
@@ -74,6 +75,40 @@ function nonFiniteSample(images: Float32Array | undefined, indices: Int32Array, 
   const per = images.length / indices.length;
   const j = Math.floor(bad.index / per);
   return `: sample ${indices[j]} of ${ds.name} holds ${bad.value} (element ${bad.index - j * per} after preprocessing)`;
+}
+
+/** Steps skipped at the start (pipelines compile, caches fill) and steps a judgement spans. */
+const DATA_WARMUP = 5,
+  DATA_WINDOW = 20;
+
+export class DataWaitWatch {
+  private seen = 0;
+  private waits: number[] = [];
+  private steps: number[] = [];
+  private warned = false;
+
+  /**
+   * Feed a step's wait for its batch and its whole time (wait included), ms; returns the warning the
+   * first time the waits of DATA_WINDOW consecutive steps exceed a tenth of their time.
+   */
+  observe(dataMs: number, stepMs: number): string | undefined {
+    if (this.warned || ++this.seen <= DATA_WARMUP) return undefined;
+    this.waits.push(dataMs);
+    this.steps.push(stepMs);
+    if (this.waits.length > DATA_WINDOW) {
+      this.waits.shift();
+      this.steps.shift();
+    }
+    const wait = this.waits.reduce((a, v) => a + v, 0),
+      total = this.steps.reduce((a, v) => a + v, 0);
+    if (this.waits.length < DATA_WINDOW || !(wait > 0.1 * total)) return undefined;
+    this.warned = true;
+    return (
+      `the last ${DATA_WINDOW} steps waited for data ${((100 * wait) / total).toFixed(0)}% of their time ` +
+      `(${(wait / DATA_WINDOW).toFixed(0)} of ${(total / DATA_WINDOW).toFixed(0)} ms a step): the input pipeline, ` +
+      'not the device, sets the pace (pixel data keeps the host to a byte copy; a faster disk or decoding helps)'
+    );
+  }
 }
 
 /** The channel mean came out non-finite: name the first sample holding NaN/Inf. */

@@ -10,7 +10,7 @@ import { evaluate } from '../../train/evaluate.js';
 import { topkHits } from '../../train/metrics.js';
 import { batchInput } from '../../train/input.js';
 import { trainStep } from '../../train/step.js';
-import { numericalFailure, type StuckLossWatch } from '../../train/watchdog.js';
+import { type DataWaitWatch, numericalFailure, type StuckLossWatch } from '../../train/watchdog.js';
 import { saveCheckpoint } from '../files/checkpoint.js';
 import type { CheckpointPolicy } from './checkpoints.js';
 import type { MetricsLog } from './metrics_log.js';
@@ -30,6 +30,7 @@ export interface Loop {
   checkpoints: CheckpointPolicy;
   metrics: MetricsLog;
   stuck: StuckLossWatch;
+  dataWait: DataWaitWatch;
   /** Images, milliseconds and data wait of the progress interval (not run state: timings are this process's). */
   timing: { images: number; ms: number; dataMs: number; steps: number };
   lastT: number;
@@ -96,6 +97,8 @@ async function step(l: Loop, epoch: number, batch: Batch): Promise<void> {
   p.step = n;
   p.batch = batch.index + 1;
   const now = performance.now();
+  const slow = l.dataWait.observe(batch.dataMs, now - l.lastT);
+  if (slow) io.warn(slow);
   p.elapsedMs += now - l.lastT;
   l.timing.ms += now - l.lastT;
   l.lastT = now;

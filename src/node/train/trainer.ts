@@ -11,7 +11,7 @@ import { DeviceError } from '../../errors.js';
 import type { Engine } from '../../gpu/engine.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { NumericsMonitor } from '../../tensor/numerics.js';
-import { StuckLossWatch } from '../../train/watchdog.js';
+import { DataWaitWatch, StuckLossWatch } from '../../train/watchdog.js';
 import { createEngine } from '../dawn.js';
 import { removeStaleTemps } from '../files/atomic.js';
 import { acquireLock } from '../files/lock.js';
@@ -105,6 +105,7 @@ async function runTraining(o: TrainOptions, io: TrainIO, engine: Engine): Promis
       resumedHere ? progress.step : undefined,
     ),
     stuck: new StuckLossWatch(model.classes),
+    dataWait: new DataWaitWatch(),
     timing: { images: 0, ms: 0, dataMs: 0, steps: 0 },
     lastT: performance.now(),
   };
