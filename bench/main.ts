@@ -16,7 +16,8 @@
 // every end-to-end case), --wall (wall time even where timestamp queries exist), --wait-idle[=S]
 // (before each timed run wait ≤ S s, default 60, until other processes leave the CPUs ≥ 90% idle;
 // ≤ 2·S s before each peer job), --list (row names), --peers-src DIR (default ../shared/peers),
-// --peers-dir DIR (default $TMPDIR/alexnet-wgsl-peers), --peer-timeout S (per peer job, default 900).
+// --peers-dir DIR (default $TMPDIR/alexnet-wgsl-peers), --peer-timeout S (per peer job, default 900),
+// --loader-images N (the image pipeline's generated JPEGs, default 2000; bench/lib/loader_rows.ts).
 // Every row also records the share of the CPUs other processes used while it ran ("others").
 //
 // Every kernel row is validated against the float64 references of test/ref (on sampled
@@ -52,6 +53,7 @@ import { FC_LAYERS, fcRows, matmulRow } from './lib/fc_rows.js';
 import { POOL_LRN_SPECS, poolLrnRows } from './lib/pool_lrn.js';
 import { sgdRow, softmaxRows } from './lib/misc_rows.js';
 import { INPUT_CASES, inputName, inputRows } from './lib/input_rows.js';
+import { LOADER_ROWS, loaderRows } from './lib/loader_rows.js';
 import { e2eArch, type E2eArch, type E2eCase } from './lib/e2e.js';
 import { DEFAULT_PEERS, PEER_JOBS, peersReport, readResults, runPeers, type PeerEntry } from './lib/peers.js';
 
@@ -63,6 +65,7 @@ const { filters, flags } = parseArgs(process.argv.slice(2), [
   'peer-timeout',
   'peers-src',
   'peers-dir',
+  'loader-images',
 ]);
 const quick = 'quick' in flags;
 const reps = Number(flags.reps ?? (quick ? 3 : 5));
@@ -139,6 +142,7 @@ if ('list' in flags) {
       if (c.synthetic) names.push(e2eName(c, 'synthetic'));
       if (c.loader) names.push(e2eName(c, 'loader'));
     }
+  names.push(...LOADER_ROWS.filter(want));
   console.log(names.join('\n'));
   process.exit(0);
 }
@@ -312,6 +316,20 @@ if (e2eCases.length) {
       cs.filter((c) => c.synthetic > 0 || c.loader > 0),
       { dawnFlags: DAWN_FLAGS, waitIdleS, log: (s) => say(`  ${s}`) },
     );
+  }
+}
+if (LOADER_ROWS.some(want)) {
+  report.section('Image input pipeline: JPEG files → uint8 batches on the device, one shuffled epoch (img/s, wall)');
+  const e = await createEngine({ dawnFlags: DAWN_FLAGS });
+  try {
+    await loaderRows(e, report, {
+      images: Number(flags['loader-images'] ?? (quick ? 256 : 2000)),
+      dir: resolve('build/bench-data'),
+      want,
+      log: (s) => say(`  ${s}`),
+    });
+  } finally {
+    e.dispose();
   }
 }
 machine.loadavg_end = os.loadavg().map((x) => +x.toFixed(2));

@@ -24,7 +24,35 @@ const list = (dir, suffix) =>
         .map((f) => `${dir}/${f}`)
     : [];
 const only = process.argv[2];
-const node = { ...common, platform: 'node', packages: 'external' };
+// 'worker:./file.ts' imports that file bundled alone as ES module text (a worker thread's code, started
+// from a data: URL); inside it, ../sharp.js becomes sharp_by_url.ts, which imports sharp by file URL
+const workerSource = {
+  name: 'worker-source',
+  setup(b) {
+    b.onResolve({ filter: /^worker:/ }, (a) => ({
+      path: resolve(a.resolveDir, a.path.slice('worker:'.length)),
+      namespace: 'worker-source',
+    }));
+    b.onLoad({ filter: /.*/, namespace: 'worker-source' }, async (a) => {
+      const sharpByUrl = {
+        name: 'sharp-by-url',
+        setup: (w) =>
+          w.onResolve({ filter: /\/sharp\.js$/ }, () => ({ path: resolve('src/node/data/sharp_by_url.ts') })),
+      };
+      const r = await build({
+        ...common,
+        platform: 'node',
+        entryPoints: [a.path],
+        write: false,
+        minify: true,
+        legalComments: 'none',
+        plugins: [sharpByUrl],
+      });
+      return { contents: r.outputFiles[0].text, loader: 'text' };
+    });
+  },
+};
+const node = { ...common, platform: 'node', packages: 'external', plugins: [workerSource] };
 
 if (!only || only === 'dist') {
   rmSync('dist', { recursive: true, force: true });
@@ -69,7 +97,12 @@ if (!only || only === 'test') {
     sourcemap: 'linked',
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
-    entryPoints: [...list('test', '.test.ts'), 'test/fixtures/cli_child.ts', 'test/fixtures/dispose_exit.ts'],
+    entryPoints: [
+      ...list('test', '.test.ts'),
+      'test/fixtures/cli_child.ts',
+      'test/fixtures/dispose_exit.ts',
+      'test/fixtures/decode_pool_exit.ts',
+    ],
     outdir: 'build/test',
   });
   // in the page, the tests' engine is the core's (navigator.gpu), not Node's Dawn

@@ -152,7 +152,7 @@ test('eval batches of an ImageFolder for torchvision equal torchvision.transform
   const e = await gpu();
   const { model, meta } = await openModel(e, join(dir, 'tv.safetensors'), 'torchvision');
   model.dispose();
-  const { val } = await openData(root, () => {}, archs.torchvision.resample);
+  const { val } = await openData(root, { resample: archs.torchvision.resample, workers: 0 });
   const batches = [];
   for await (const b of evalBatches(val!, {
     batchSize: 2,

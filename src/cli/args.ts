@@ -47,7 +47,7 @@ function optional<K extends Kind, V extends ValueOf<K>>(kind: K, help: string, o
   return { kind, help, ...o };
 }
 
-/** The constructors of a flag table's entries. */
+/** The constructors of a flag table's entries (and the flags several commands share, below). */
 export const flag = {
   string: (help: string, value: string) => withDefault('string', help, value),
   stringOpt: (help: string) => optional('string', help),
@@ -163,3 +163,9 @@ export function helpText(command: string, summary: string, table: FlagTable): st
   });
   return `alexnet-wgsl ${command} — ${summary}\n\n${rows.join('\n')}\n`;
 }
+
+/** Threads decoding image files, for every command that reads a dataset (openData's `workers`). */
+export const workersFlag = flag.intOpt(
+  "threads decoding image files (default: the cores minus one; 0: on the main thread's libuv pool)",
+  { min: 0 },
+);

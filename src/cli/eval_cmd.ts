@@ -1,7 +1,7 @@
 // `alexnet-wgsl eval`: top-1 and top-5 error of a checkpoint on a dataset's validation split,
 // from the centre crop and from the paper's 10-crop average.
-import { flag, helpText, parseArgs, UsageError } from './args.js';
-import { openData } from '../node/data/source.js';
+import { flag, helpText, parseArgs, UsageError, workersFlag } from './args.js';
+import { openData, type OpenedData } from '../node/data/source.js';
 import { openModel } from '../node/files/checkpoint.js';
 import { evaluate } from '../train/evaluate.js';
 import { ARCH_NAMES } from '../models/spec.js';
@@ -14,6 +14,7 @@ const flags = {
   'batch-size': flag.int('images per batch', 100, { min: 1 }),
   limit: flag.intOpt('evaluate only the first N images', { min: 1 }),
   'ten-crop': flag.boolean('also the 10-crop average (--no-ten-crop)', true),
+  workers: workersFlag,
   help: flag.boolean('show this help'),
 };
 
@@ -25,9 +26,11 @@ export async function evalCommand(argv: string[], env: CliEnv): Promise<number> 
   }
   if (!f.checkpoint) throw new UsageError('eval needs --checkpoint FILE');
   const engine = await env.createEngine();
+  let data: OpenedData | undefined;
   try {
     const { model, meta } = await openModel(engine, f.checkpoint, f.arch);
-    const data = await openData(f.data, (w) => console.error(`warning: ${w}`), model.arch.resample);
+    const warn = (w: string) => console.error(`warning: ${w}`);
+    data = await openData(f.data, { warn, resample: model.arch.resample, workers: f.workers });
     const set = data.val ?? data.train;
     const mean = Float32Array.from(meta.mean);
     const scale = set.pixels ? meta.pixelScale : 1,
@@ -57,6 +60,7 @@ export async function evalCommand(argv: string[], env: CliEnv): Promise<number> 
     model.dispose();
     return 0;
   } finally {
+    await data?.close();
     engine.dispose();
   }
 }

@@ -10,6 +10,7 @@ import { predictCommand } from './predict_cmd.js';
 import { neighborsCommand } from './neighbors_cmd.js';
 import { infoCommand } from './info_cmd.js';
 import { benchCommand } from './bench_cmd.js';
+import { prepareCommand } from './prepare_cmd.js';
 import { defaultEnv, type CliEnv } from './env.js';
 
 const commands: Record<string, (argv: string[], env: CliEnv) => Promise<number>> = {
@@ -19,6 +20,7 @@ const commands: Record<string, (argv: string[], env: CliEnv) => Promise<number>>
   neighbors: neighborsCommand,
   info: infoCommand,
   bench: benchCommand,
+  prepare: prepareCommand,
 };
 
 const usage = `usage: alexnet-wgsl <command> [flags]
@@ -30,6 +32,7 @@ commands:
   neighbors   nearest training images in fc7 feature space (the paper's figure 4, right)
   info        the WebGPU adapter, its limits and features
   bench       --profile: one training step broken down by op
+  prepare     DIR OUT: an ImageFolder as shards of 256×256 crops (raw or JPEG) for fast training
 
 'alexnet-wgsl <command> --help' lists a command's flags.`;
 

@@ -1,7 +1,7 @@
 // `alexnet-wgsl neighbors`: the paper's figure 4 (right). Validation images are matched to the
 // training images whose 4096-d (or the net's) fc7 activations are closest in Euclidean distance.
-import { flag, helpText, parseArgs, UsageError } from './args.js';
-import { openData } from '../node/data/source.js';
+import { flag, helpText, parseArgs, UsageError, workersFlag } from './args.js';
+import { openData, type OpenedData } from '../node/data/source.js';
 import { openModel } from '../node/files/checkpoint.js';
 import { evalBatches } from '../data/loader.js';
 import { sampleSize, takeDataset, type Dataset } from '../data/dataset.js';
@@ -19,6 +19,7 @@ const flags = {
   k: flag.int('neighbours per query', 6, { min: 1 }),
   'train-limit': flag.int('search the first N training images', 5000, { min: 1 }),
   figure: flag.string('output picture', 'neighbors.png'),
+  workers: workersFlag,
   help: flag.boolean('show this help'),
 };
 
@@ -80,9 +81,11 @@ export async function neighborsCommand(argv: string[], env: CliEnv): Promise<num
   }
   if (!f.checkpoint) throw new UsageError('neighbors needs --checkpoint FILE');
   const engine = await env.createEngine();
+  let data: OpenedData | undefined;
   try {
     const { model, meta } = await openModel(engine, f.checkpoint, f.arch);
-    const data = await openData(f.data, (w) => console.error(`warning: ${w}`), model.arch.resample);
+    const warn = (w: string) => console.error(`warning: ${w}`);
+    data = await openData(f.data, { warn, resample: model.arch.resample, workers: f.workers });
     const train = takeDataset(data.train, Math.min(f.trainLimit, data.train.length));
     const queries = takeDataset(data.val ?? data.train, f.queries);
     const mean = Float32Array.from(meta.mean),
@@ -108,6 +111,7 @@ export async function neighborsCommand(argv: string[], env: CliEnv): Promise<num
     model.dispose();
     return 0;
   } finally {
+    await data?.close();
     engine.dispose();
   }
 }

@@ -97,6 +97,14 @@ export class BatchLoader {
     lighting: Pca | null;
   };
   private perm?: { epoch: number; order: Int32Array };
+  /** Batches being prepared now, and since when one has been (for busyMs). */
+  private preparing = 0;
+  private busySince = 0;
+  /**
+   * What the loader has done: images prepared, and ms during which at least one batch was being
+   * prepared. images / busyMs is the rate it could deliver (its own images/s), whatever the consumer's.
+   */
+  readonly stats = { images: 0, busyMs: 0 };
 
   constructor(
     readonly dataset: Dataset,
@@ -181,6 +189,17 @@ export class BatchLoader {
   private async makeBatch(epoch: number, k: number): Promise<Omit<Batch, 'dataMs'>> {
     // Start in a later macrotask so preparing batch k+1 happens while the consumer awaits, not before it gets k.
     await laterTask();
+    if (this.preparing++ === 0) this.busySince = performance.now();
+    try {
+      const batch = await this.prepare(epoch, k);
+      this.stats.images += batch.labels.length;
+      return batch;
+    } finally {
+      if (--this.preparing === 0) this.stats.busyMs += performance.now() - this.busySince;
+    }
+  }
+
+  private async prepare(epoch: number, k: number): Promise<Omit<Batch, 'dataMs'>> {
     const ds = this.dataset,
       S = this.inputSize,
       C = ds.channels;

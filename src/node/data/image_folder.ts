@@ -13,6 +13,7 @@ import { join, sep, extname } from 'node:path';
 import type { Resample } from '../../models/spec.js';
 import { loadSharp } from '../sharp.js';
 import { decodeImage, DEFAULT_MAX_PIXELS } from './decode.js';
+import type { Decode } from './decode_pool.js';
 import { FormatError } from '../../errors.js';
 import { checkGet, checkIndex, hwcToChw, type DataSplits, type Dataset } from '../../data/dataset.js';
 
@@ -33,6 +34,8 @@ export interface ImageFolderOptions {
   maxPixels?: number;
   /** Resampling of the resize: 'lanczos3' (default) or 'bilinear', the closest to torchvision's (PIL's) Resize. */
   resample?: Resample;
+  /** How files become pixels: decodeImage on this thread (default) or a DecodePool's workers. */
+  decode?: Decode;
 }
 
 export interface SkipStats {
@@ -161,7 +164,7 @@ async function verifyAll(files: string[], opts: ImageFolderOptions, skipped: Ski
   const worker = async () => {
     for (let i = next++; i < files.length; i = next++) {
       try {
-        if (mode === 'full') await decodeImage(files[i], opts.size ?? 256, maxPixels, opts.resample);
+        if (mode === 'full') await (opts.decode ?? decodeImage)(files[i], opts.size ?? 256, maxPixels, opts.resample);
         else {
           const m = await sharp(files[i]).metadata();
           if (!m.width || !m.height) throw new Error('no dimensions');
@@ -178,7 +181,7 @@ async function verifyAll(files: string[], opts: ImageFolderOptions, skipped: Ski
   return ok;
 }
 
-/** One split of an image folder. get() decodes on demand (sharp runs on libuv threads) behind an LRU cache. */
+/** One split of an image folder. get() decodes on demand (opts.decode: here or in workers) behind an LRU cache. */
 export class ImageFolderDataset implements Dataset {
   readonly length: number;
   readonly channels = 3;
@@ -237,7 +240,8 @@ export class ImageFolderDataset implements Dataset {
   private async load(i: number): Promise<Uint8Array> {
     if (!this.bad.has(i)) {
       try {
-        const px = await decodeImage(this.files[i], this.height, this.opts.maxPixels, this.opts.resample);
+        const decode = this.opts.decode ?? decodeImage;
+        const px = await decode(this.files[i], this.height, this.opts.maxPixels, this.opts.resample);
         if (this.cacheEntries > 0) {
           this.cache.set(i, px);
           if (this.cache.size > this.cacheEntries) this.cache.delete(this.cache.keys().next().value!);

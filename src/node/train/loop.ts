@@ -34,6 +34,27 @@ export interface Loop {
   /** Images, milliseconds and data wait of the progress interval (not run state: timings are this process's). */
   timing: { images: number; ms: number; dataMs: number; steps: number };
   lastT: number;
+  /** The loader's and the decoding threads' counters at the last progress line (--verbose's rates). */
+  seen: LoaderCounters;
+}
+
+export interface LoaderCounters {
+  images: number;
+  busyMs: number;
+  poolBusyMs: number;
+  poolWallMs: number;
+}
+
+/** The loader's own images/s and the share of the decoding threads' time spent decoding, since `l.seen`. */
+function loaderRates(l: Loop): { loaderImagesPerSecond: number; workerUse?: number; workers?: number } {
+  const s = l.run.loader.stats,
+    p = l.run.data.pool?.stats(),
+    prev = l.seen;
+  l.seen = { images: s.images, busyMs: s.busyMs, poolBusyMs: p?.busyMs ?? 0, poolWallMs: p?.wallMs ?? 0 };
+  const loaderImagesPerSecond = (1000 * (s.images - prev.images)) / Math.max(1e-6, s.busyMs - prev.busyMs);
+  if (!p?.images) return { loaderImagesPerSecond }; // no file decoded: the threads never started
+  const workerUse = (p.busyMs - prev.poolBusyMs) / ((p.wallMs - prev.poolWallMs) * p.workers);
+  return { loaderImagesPerSecond, workerUse, workers: p.workers };
 }
 
 /** The epochs from where the run stands; true if it was interrupted (and checkpointed). */
@@ -124,9 +145,14 @@ async function progressLine(l: Loop, epoch: number): Promise<void> {
   const eta = ((run.total - p.step) * o.batchSize) / ips;
   const loss = sums.windowLoss / sums.windowSteps,
     top1 = sums.windowHits / (sums.windowSteps * o.batchSize);
+  const rates = o.verbose ? loaderRates(l) : undefined;
+  const verbose = !rates
+    ? ''
+    : `  loader ${rates.loaderImagesPerSecond.toFixed(0)} img/s` +
+      (rates.workers ? `  decoding ${(100 * rates.workerUse!).toFixed(0)}% of ${rates.workers} thread(s)` : '');
   l.io.log(
     `epoch ${epoch + 1}/${o.epochs}  step ${p.step}/${run.total}  loss ${loss.toFixed(4)}  ` +
-      `top-1 ${(100 * top1).toFixed(1)}%  ${ips.toFixed(1)} img/s  data ${(t.dataMs / t.steps).toFixed(0)} ms/batch  ETA ${fmtTime(eta)}`,
+      `top-1 ${(100 * top1).toFixed(1)}%  ${ips.toFixed(1)} img/s  data ${(t.dataMs / t.steps).toFixed(0)} ms/batch  ETA ${fmtTime(eta)}${verbose}`,
   );
   await l.metrics.write({
     kind: 'step',
@@ -136,6 +162,7 @@ async function progressLine(l: Loop, epoch: number): Promise<void> {
     top1,
     imagesPerSecond: ips,
     dataMs: t.dataMs / t.steps,
+    ...rates,
     lr: run.schedule.lr,
     time: p.elapsedMs / 1000,
   });

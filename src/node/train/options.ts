@@ -40,6 +40,10 @@ export interface TrainOptions {
   pictures?: boolean;
   /** Also watch every op's output and every gradient for NaN/Inf (debugging: slower; names the op). */
   checkNumerics?: boolean;
+  /** Threads decoding image files (openData's `workers`: default the cores minus one; 0 on this thread). */
+  workers?: number;
+  /** Progress lines also give the loader's own images/s and the decoding threads' use. */
+  verbose?: boolean;
   /** Periodic checkpoint writes that may fail in a row (warned, retried at the next one) before the run stops; default 3. */
   maxCheckpointFailures?: number;
   /** File-system calls of checkpoint writes and metrics appends (tests make them fail). */

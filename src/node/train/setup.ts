@@ -14,7 +14,7 @@ import { archs, lastLayerName } from '../../models/spec.js';
 import { SGD } from '../../optim.js';
 import { Schedule } from '../../train/schedule.js';
 import { nonFiniteData } from '../../train/watchdog.js';
-import { openData } from '../data/source.js';
+import { openData, type OpenedData } from '../data/source.js';
 import { loadCheckpoint, loadWeightsOnly } from '../files/checkpoint.js';
 import type { TrainIO, TrainOptions } from './options.js';
 
@@ -27,6 +27,8 @@ export interface Progress {
 }
 
 export interface Run {
+  /** What was opened (the splits and their decoding threads); the run closes it. */
+  data: OpenedData;
   train: Dataset;
   val?: Dataset;
   model: Model;
@@ -52,7 +54,16 @@ export const runState = (r: Pick<Run, 'progress' | 'schedule' | 'sums'>): RunSta
 });
 
 export async function prepareRun(o: TrainOptions, io: TrainIO, engine: Engine): Promise<Run> {
-  const data = await openData(o.data, io.warn, archs[o.arch].resample);
+  const data = await openData(o.data, { warn: io.warn, resample: archs[o.arch].resample, workers: o.workers });
+  try {
+    return await prepareWith(data, o, io, engine);
+  } catch (e) {
+    await data.close();
+    throw e;
+  }
+}
+
+async function prepareWith(data: OpenedData, o: TrainOptions, io: TrainIO, engine: Engine): Promise<Run> {
   const train: Dataset = o.trainLimit ? takeDataset(data.train, o.trainLimit) : data.train;
   const val: Dataset | undefined = data.val && (o.valLimit ? takeDataset(data.val, o.valLimit) : data.val);
   const { resumedFrom, resumed, initWeights } = await startingPoint(o);
@@ -119,6 +130,7 @@ export async function prepareRun(o: TrainOptions, io: TrainIO, engine: Engine): 
   if (loader.batchesPerEpoch < 1)
     throw new AlexnetError(`batch size ${o.batchSize} is larger than the training set (${train.length} samples)`);
   return {
+    data,
     train,
     val,
     model,

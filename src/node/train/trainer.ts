@@ -108,6 +108,7 @@ async function runTraining(o: TrainOptions, io: TrainIO, engine: Engine): Promis
     dataWait: new DataWaitWatch(),
     timing: { images: 0, ms: 0, dataMs: 0, steps: 0 },
     lastT: performance.now(),
+    seen: { images: 0, busyMs: 0, poolBusyMs: 0, poolWallMs: 0 },
   };
   try {
     const interrupted = await epochs(loop);
@@ -136,7 +137,6 @@ async function runTraining(o: TrainOptions, io: TrainIO, engine: Engine): Promis
     loop.y.dispose();
     run.opt.dispose();
     model.dispose();
-    await train.close?.();
-    await run.val?.close?.();
+    await run.data.close();
   }
 }
