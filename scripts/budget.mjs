@@ -4,7 +4,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-const BUDGET = 12_000;
+// 12,000 → 13,000: the input pipeline's decoding threads and prepared format (issue 14) and the
+// paper's experiments (issue 13) are new rooms, about 1,000 lines together.
+const BUDGET = 13_000;
 const rooms = new Map();
 const walk = (dir) => {
   for (const name of readdirSync(dir)) {

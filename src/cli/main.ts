@@ -11,6 +11,7 @@ import { neighborsCommand } from './neighbors_cmd.js';
 import { infoCommand } from './info_cmd.js';
 import { benchCommand } from './bench_cmd.js';
 import { prepareCommand } from './prepare_cmd.js';
+import { experimentCommand } from './experiment_cmd.js';
 import { defaultEnv, type CliEnv } from './env.js';
 
 const commands: Record<string, (argv: string[], env: CliEnv) => Promise<number>> = {
@@ -21,6 +22,7 @@ const commands: Record<string, (argv: string[], env: CliEnv) => Promise<number>>
   info: infoCommand,
   bench: benchCommand,
   prepare: prepareCommand,
+  experiment: experimentCommand,
 };
 
 const usage = `usage: alexnet-wgsl <command> [flags]
@@ -32,6 +34,7 @@ commands:
   neighbors   nearest training images in fc7 feature space (the paper's figure 4, right)
   info        the WebGPU adapter, its limits and features
   bench       --profile: one training step broken down by op
+  experiment  NAME|all: one of the paper's claims, trained and decided (--quick: seconds)
   prepare     DIR OUT: an ImageFolder as shards of 256×256 crops (raw or JPEG) for fast training
 
 'alexnet-wgsl <command> --help' lists a command's flags.`;

@@ -17,6 +17,7 @@ export const trainFlags = {
   'weight-decay': flag.number('weight decay λ', 0.0005, { min: 0 }),
   dropout: flag.number('dropout probability of fc6/fc7', 0.5, { min: 0, below: 1 }),
   augment: flag.boolean('random crops, flips, PCA lighting (--no-augment)', true),
+  lighting: flag.boolean('PCA lighting of RGB data when augmenting (--no-lighting)', true),
   shuffle: flag.boolean('shuffle each epoch (--no-shuffle: batch k = samples [kB, (k+1)B))', true),
   seed: flag.int('seed of init, shuffling, augmentation, dropout', 1),
   classes: flag.intOpt('classes (default: from the data or --init)', { min: 2 }),

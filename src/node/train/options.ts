@@ -3,11 +3,12 @@
 import type { Engine } from '../../gpu/engine.js';
 import type { RunState } from '../../checkpoint/checkpoint.js';
 import type { Model } from '../../models/model.js';
-import type { ArchName } from '../../models/spec.js';
+import type { Arch, ArchName } from '../../models/spec.js';
 import type { AtomicFs } from '../files/atomic.js';
 
 export interface TrainOptions {
-  arch: ArchName;
+  /** A built-in arch, or a layer table of one's own (the experiments' variants; checkpoints record its name). */
+  arch: ArchName | Arch;
   data: string;
   epochs: number;
   steps?: number;
@@ -18,6 +19,8 @@ export interface TrainOptions {
   weightDecay: number;
   dropout: number;
   augment: boolean;
+  /** PCA lighting when augmenting RGB data (default true). */
+  lighting?: boolean;
   shuffle: boolean;
   seed: number;
   classes?: number;

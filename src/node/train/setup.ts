@@ -10,7 +10,7 @@ import { takeDataset, type Dataset } from '../../data/dataset.js';
 import { BatchLoader } from '../../data/loader.js';
 import { inputPreprocessing } from '../../data/preprocess.js';
 import { Model } from '../../models/model.js';
-import { archs, lastLayerName } from '../../models/spec.js';
+import { archOf, lastLayerName } from '../../models/spec.js';
 import { SGD } from '../../optim.js';
 import { Schedule } from '../../train/schedule.js';
 import { nonFiniteData } from '../../train/watchdog.js';
@@ -54,7 +54,7 @@ export const runState = (r: Pick<Run, 'progress' | 'schedule' | 'sums'>): RunSta
 });
 
 export async function prepareRun(o: TrainOptions, io: TrainIO, engine: Engine): Promise<Run> {
-  const data = await openData(o.data, { warn: io.warn, resample: archs[o.arch].resample, workers: o.workers });
+  const data = await openData(o.data, { warn: io.warn, resample: archOf(o.arch).resample, workers: o.workers });
   try {
     return await prepareWith(data, o, io, engine);
   } catch (e) {
@@ -64,14 +64,12 @@ export async function prepareRun(o: TrainOptions, io: TrainIO, engine: Engine): 
 }
 
 async function prepareWith(data: OpenedData, o: TrainOptions, io: TrainIO, engine: Engine): Promise<Run> {
+  const arch = archOf(o.arch);
   const train: Dataset = o.trainLimit ? takeDataset(data.train, o.trainLimit) : data.train;
   const val: Dataset | undefined = data.val && (o.valLimit ? takeDataset(data.val, o.valLimit) : data.val);
   const { resumedFrom, resumed, initWeights } = await startingPoint(o);
   const classes =
-    o.classes ??
-    resumed?.meta.classes ??
-    initWeights?.get(`${lastLayerName(archs[o.arch])}.bias`)?.shape[0] ??
-    train.classes;
+    o.classes ?? resumed?.meta.classes ?? initWeights?.get(`${lastLayerName(arch)}.bias`)?.shape[0] ?? train.classes;
   for (const d of [train, val]) {
     if (d && d.classes > classes)
       throw new FormatError(`${d.name}: labels reach ${d.classes - 1}, outside [0, ${classes}) (--classes ${classes})`);
@@ -79,20 +77,21 @@ async function prepareWith(data: OpenedData, o: TrainOptions, io: TrainIO, engin
   const inputSize =
     o.inputSize ??
     resumed?.meta.inputSize ??
-    (o.arch === 'mini' ? Math.max(train.height, train.width) : archs[o.arch].inputSize);
-  const model = new Model(engine, o.arch, {
+    (arch.name === 'mini' ? Math.max(train.height, train.width) : arch.inputSize);
+  const model = new Model(engine, arch, {
     classes,
     channels: train.channels,
     inputSize,
     dropout: o.dropout,
     seed: o.seed,
   });
-  const preprocessing = await inputPreprocessing(o.arch, train, resumed?.meta);
+  const preprocessing = await inputPreprocessing(arch, train, resumed?.meta);
   const { scale, mean, std } = preprocessing;
   if (!mean.every(Number.isFinite)) throw await nonFiniteData(train);
-  const lighting = o.augment && train.pixels && train.channels === 3 ? await computePcaLighting(train) : null;
+  const lighting =
+    o.augment && o.lighting !== false && train.pixels && train.channels === 3 ? await computePcaLighting(train) : null;
   const meta: ModelMeta = {
-    arch: o.arch,
+    arch: arch.name,
     classes,
     channels: train.channels,
     inputSize,
@@ -160,8 +159,9 @@ async function startingPoint(o: TrainOptions) {
   if (resumedFrom && !existsSync(resumedFrom))
     throw new FormatError(`--resume ${o.resume}: no checkpoint there (${resumedFrom} does not exist)`);
   const resumed = resumedFrom ? await loadCheckpoint(resumedFrom) : undefined;
-  if (resumed && resumed.meta.arch !== o.arch)
-    throw new FormatError(`${resumedFrom}: a checkpoint of arch ${resumed.meta.arch}, not ${o.arch}`);
+  const name = archOf(o.arch).name;
+  if (resumed && resumed.meta.arch !== name)
+    throw new FormatError(`${resumedFrom}: a checkpoint of arch ${resumed.meta.arch}, not ${name}`);
   if (resumed && !resumed.state)
     throw new FormatError(`${resumedFrom}: holds weights only, no run state to resume (use --init)`);
   const initWeights = !resumed && o.init ? await loadWeightsOnly(o.init) : undefined;

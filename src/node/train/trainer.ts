@@ -85,7 +85,7 @@ async function runTraining(o: TrainOptions, io: TrainIO, engine: Engine): Promis
       `${metrics.path}: dropped ${dropped} line(s) written after the checkpoint${run.resumedFrom ? ` of step ${progress.step}` : ' (a fresh run starts a fresh file)'}`,
     );
   io.log(
-    `${o.arch}: ${model.parameterCount.toLocaleString('en')} parameters, input ${train.channels}×${model.inputSize}×${model.inputSize}, ` +
+    `${model.arch.name}: ${model.parameterCount.toLocaleString('en')} parameters, input ${train.channels}×${model.inputSize}×${model.inputSize}, ` +
       `${model.classes} classes, ${train.length} training images, batch ${o.batchSize}, ${run.loader.batchesPerEpoch} steps/epoch, lr ${run.schedule.lr}`,
   );
   const loop: Loop = {
