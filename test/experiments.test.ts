@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { colourShare, decide } from '../src/node/experiments/verdict.js';
 import { EXPERIMENTS, towerContrast } from '../src/node/experiments/definitions.js';
-import { runExperiment, type ExperimentResult } from '../src/node/experiments/runner.js';
+import { runExperiment, type ExperimentOptions, type ExperimentResult } from '../src/node/experiments/runner.js';
+import type { Engine } from '../src/gpu/engine.js';
 import { writeNpy } from '../src/node/files/npy.js';
 import { cli } from '../src/cli/main.js';
 import { makeData } from './fixtures/faults.js';
@@ -60,6 +61,20 @@ async function rgbData(root: string): Promise<void> {
   await make(32, 'val');
 }
 
+/** --quick on `data`, one seed, decoding on this thread. */
+const quick = (data: string, out: string, engine: Engine): ExperimentOptions => ({
+  data,
+  seeds: 1,
+  epochs: 1,
+  trainLimit: 64,
+  valLimit: 32,
+  quick: true,
+  out,
+  workers: 0,
+  engine,
+  log: () => {},
+});
+
 const check = (r: ExperimentResult, out: string) => {
   const x = EXPERIMENTS.find((e) => e.name === r.experiment)!;
   const file = JSON.parse(readFileSync(join(out, x.name, 'result.json'), 'utf8'));
@@ -69,6 +84,12 @@ const check = (r: ExperimentResult, out: string) => {
   assert.match(readFileSync(join(out, x.name, 'table.md'), 'utf8'), new RegExp(`Verdict: \\*\\*${r.verdict}`));
   if (r.verdict === 'skipped') return assert.ok(r.reason && r.runs.length === 0, x.name);
   assert.is(file.runs.length, x.variants.length, x.name);
+  // a sweep tries each rate on seed 1 for each variant and keeps, per variant, the lowest final training error
+  assert.is(file.sweep?.length, x.sweep && x.sweep.length * x.variants.length);
+  for (const run of file.runs.filter(() => x.sweep)) {
+    const tried = file.sweep.filter((s: { variant: string }) => s.variant === run.variant);
+    assert.is(run.trainError, Math.min(...tried.map((s: { trainError: number }) => s.trainError)));
+  }
   assert.is(file.claims.length, x.claims.length);
   for (const c of file.claims) assert.ok(c.values.length === 1 && c.paper && c.why, `${x.name}: ${c.what}`);
   for (const run of file.runs) assert.ok(run.top1Error >= 0 && run.top1Error <= 1 && run.windows.length === 2);
@@ -80,18 +101,7 @@ test('every experiment runs in --quick mode on greyscale; the colour ones say wh
   await makeData(data, 64, 32);
   const engine = await gpu();
   for (const x of EXPERIMENTS) {
-    const r = await runExperiment(x, {
-      data,
-      seeds: 1,
-      epochs: 1,
-      trainLimit: 64,
-      valLimit: 32,
-      quick: true,
-      out,
-      workers: 0,
-      engine,
-      log: () => {},
-    });
+    const r = await runExperiment(x, quick(data, out, engine));
     check(r, out);
     assert.is(r.verdict === 'skipped', !!x.rgb, x.name);
     if (x.rgb) assert.match(r.reason!, /1 channel\(s\)/);
@@ -104,17 +114,7 @@ test('on RGB data the colour experiments run: conv1’s kernels measured per tow
   await rgbData(data);
   const engine = await gpu();
   for (const x of EXPERIMENTS.filter((e) => e.rgb)) {
-    const r = await runExperiment(x, {
-      data,
-      seeds: 1,
-      epochs: 1,
-      trainLimit: 64,
-      valLimit: 32,
-      quick: true,
-      out,
-      engine,
-      log: () => {},
-    });
+    const r = await runExperiment(x, quick(data, out, engine));
     check(r, out);
     if (x.name === 'conv1-colour') {
       const colour = r.runs[0].colour!;

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Model } from '../src/models/model.js';
+import type { Arch } from '../src/models/spec.js';
 import { tensor, ShapeError, SGD, Tape, tidy, trainStep } from '../src/index.js';
 import { writeSafetensors } from '../src/node/index.js';
 import { softmaxCrossEntropy } from '../src/ops/softmax.js';
@@ -331,6 +332,46 @@ test('paper: logits at batch 2 and 1 and the losses of 4 SGD steps on one batch 
     rmSync(dir, { recursive: true, force: true });
     model.dispose();
   }
+});
+
+test('a tanh layer: y = tanh(conv), and its backward is (1 − y²)·dy into the conv (bias gradient)', async () => {
+  const e = await gpu();
+  const conv: Arch['layers'][number] = {
+    kind: 'conv',
+    name: 'c',
+    out: 3,
+    kernel: 3,
+    stride: 1,
+    pad: 1,
+    groups: 1,
+    relu: false,
+    init: { kind: 'kaiming' },
+    bias: 0.3,
+  };
+  const arch = (layers: Arch['layers']): Arch => ({ name: 't', channels: 2, inputSize: 5, pixelScale: 1, layers });
+  const [withTanh, without] = [arch([conv, { kind: 'tanh' }]), arch([conv])].map(
+    (a) => new Model(e, a, { classes: 2, seed: 4 }),
+  );
+  const x = tensor(e, rand(2 * 2 * 25, 5, -2, 2), [2, 2, 5, 5]);
+  const pre = await without.forward(x, { training: false }).read();
+  const tape = new Tape(e);
+  const y = tape.run(() => tape.retain(withTanh.forward(x, { training: true, seed: 1, step: 0 })));
+  const ys = await y.read();
+  close(ys, Array.from(pre, Math.tanh), 2e-6, 0, 'tanh(conv)');
+  assert.ok(fails(() => close(ys, Array.from(pre), 2e-6, 0, 'control: no tanh')));
+  const w = rand(ys.length, 6);
+  tape.backward(y, tensor(e, w, y.shape));
+  // dL/db[o] = Σ over n, pixel of w·(1 − y²) for L = Σ w·y
+  const want = [0, 1, 2].map((o) => {
+    let s = 0;
+    for (let n = 0; n < 2; n++)
+      for (let p = 0; p < 25; p++) s += w[(n * 3 + o) * 25 + p] * (1 - ys[(n * 3 + o) * 25 + p] ** 2);
+    return s;
+  });
+  close(await withTanh.params[1].grad!.read(), want, 2e-5, 1e-5, 'd bias');
+  tape.dispose();
+  for (const m of [withTanh, without]) m.dispose();
+  x.dispose();
 });
 
 test.run();

@@ -11,6 +11,7 @@ import { conv2d } from '../ops/conv2d.js';
 import { linear } from '../ops/linear.js';
 import { dropout } from '../ops/dropout.js';
 import { lrn } from '../ops/lrn.js';
+import { tanh } from '../ops/activation.js';
 import { maxPool2d, adaptiveAvgPool2d } from '../ops/pool.js';
 import { flatten } from '../ops/shape.js';
 import { numel, type Tensor } from '../tensor/tensor.js';
@@ -174,6 +175,8 @@ export class Model {
     switch (l.kind) {
       case 'conv':
         return conv2d(h, p![0], p![1], { stride: l.stride, padding: l.pad, groups: l.groups, relu: l.relu });
+      case 'tanh':
+        return tanh(h);
       case 'lrn':
         return lrn(h, { size: l.size, alpha: l.alpha, beta: l.beta, k: l.k });
       case 'maxpool':

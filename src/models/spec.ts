@@ -23,6 +23,8 @@ export type Layer =
       bias: number | 'init';
     }
   | { kind: 'lrn'; size: number; alpha: number; beta: number; k: number }
+  // after a conv or linear with relu false: the saturating unit the paper's figure 1 compares ReLU with
+  | { kind: 'tanh' }
   | { kind: 'maxpool'; kernel: number; stride: number }
   | { kind: 'adaptiveavgpool'; size: number }
   | { kind: 'flatten' }

@@ -19,6 +19,8 @@ export interface RunResult {
   /** conv1's kernels' shares of energy off the grey axis, per tower (RGB data only) */
   colour?: number[][];
   seconds: number;
+  /** the learning rate, when a sweep chose it */
+  lr?: number;
 }
 
 export interface Claim {
@@ -44,6 +46,8 @@ export interface Experiment {
   rgb?: boolean;
   variants: Variant[];
   claims: Claim[];
+  /** learning rates tried on seed 1 for each variant (the lowest final training error wins) */
+  sweep?: number[];
 }
 
 const top1 = (r: RunResult) => r.top1Error;
@@ -79,7 +83,52 @@ function stepsTo(r: RunResult, level: number): number {
   return hit ? hit[0] : (r.windows.at(-1)?.[0] ?? Number.NaN);
 }
 
+/**
+ * The paper's figure 1 net, scaled: four layers with weights (three 5×5 convs of 32, 32, 64 kernels,
+ * each followed by `unit` and a 3/2 max-pool, then the classifier), no LRN, no dropout.
+ */
+function fourLayer(unit: 'relu' | 'tanh') {
+  return (o: TrainOptions): TrainOptions => {
+    const k = { kind: 'kaiming' } as const,
+      relu = unit === 'relu';
+    const conv = (name: string, out: number): Layer[] => [
+      { kind: 'conv', name, out, kernel: 5, stride: 1, pad: 2, groups: 1, relu, init: k, bias: 0 },
+      ...(relu ? [] : [{ kind: 'tanh' } as const]),
+      { kind: 'maxpool', kernel: 3, stride: 2 },
+    ];
+    const layers: Layer[] = [
+      ...conv('conv1', 32),
+      ...conv('conv2', 32),
+      ...conv('conv3', 64),
+      { kind: 'flatten' },
+      { kind: 'linear', name: 'fc', out: 'classes', relu: false, init: { kind: 'normal', std: 0.01 }, bias: 0 },
+    ];
+    const a = archOf(o.arch);
+    // no regularisation of any kind, as the paper's figure 1
+    return { ...o, arch: { ...a, name: `four-${unit}`, layers }, dropout: 0, weightDecay: 0, augment: false };
+  };
+}
+
 export const EXPERIMENTS: Experiment[] = [
+  {
+    name: 'relu-vs-tanh',
+    title: 'ReLU against tanh in a four-layer convnet without regularisation (figure 1)',
+    sweep: [0.01, 0.03, 0.1],
+    variants: [
+      { label: 'tanh', apply: fourLayer('tanh') },
+      { label: 'ReLU', apply: fourLayer('relu') },
+    ],
+    claims: [
+      {
+        what: "steps to the training error tanh ends at, tanh ÷ ReLU (the paper's 25% on CIFAR-10)",
+        paper: '6× (ReLU reaches 25% six times faster)',
+        expect: 1,
+        unit: 'ratio',
+        measure: ([tanhRun, reluRun]) =>
+          stepsTo(tanhRun, tanhRun.trainError) / stepsTo(reluRun, tanhRun.trainError) - 1,
+      },
+    ],
+  },
   {
     name: 'overlap-pool',
     title: 'Overlapping pooling (3/2) against 2/2',

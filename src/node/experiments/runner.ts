@@ -47,6 +47,8 @@ export interface ExperimentResult {
   settings: Record<string, unknown>;
   claims: ClaimResult[];
   runs: RunResult[];
+  /** the learning-rate sweep's runs (seed 1), when the experiment has one; the picked ones are in runs */
+  sweep?: RunResult[];
   seconds: number;
 }
 
@@ -75,21 +77,33 @@ export async function runExperiment(x: Experiment, o: ExperimentOptions): Promis
     await writeOutputs(dir, r);
     return r;
   }
-  const runs: RunResult[] = [];
-  for (let seed = 1; seed <= o.seeds; seed++)
-    for (const v of x.variants) {
-      const out = join(dir, 'runs', `${v.label.replace(/[^a-z0-9]+/gi, '-')}-seed${seed}`);
-      runs.push(await runOne(v.apply({ ...base, seed, out }), v.label, seed, o));
-      o.log(
-        `${x.name}: ${v.label}, seed ${seed}: top-1 error ${pct(runs.at(-1)!.top1Error)} (${runs.at(-1)!.seconds.toFixed(0)} s)`,
-      );
-    }
+  const runs: RunResult[] = [],
+    swept: RunResult[] = [];
+  const run = async (v: Experiment['variants'][number], seed: number, lr = base.lr) => {
+    const tag = x.sweep ? `-lr${lr}` : '';
+    const out = join(dir, 'runs', `${v.label.replace(/[^a-z0-9]+/gi, '-')}${tag}-seed${seed}`);
+    const r = { ...(await runOne(v.apply({ ...base, seed, out, lr }), v.label, seed, o)), lr };
+    o.log(`${x.name}: ${v.label}${tag}, seed ${seed}: top-1 error ${pct(r.top1Error)} (${r.seconds.toFixed(0)} s)`);
+    return r;
+  };
+  // a learning-rate sweep (seed 1) picks each variant's rate by the same rule: the lowest final training error
+  const lrOf = new Map<string, number>();
+  for (const v of x.variants) {
+    if (!x.sweep) continue;
+    for (const lr of x.sweep) swept.push(await run(v, 1, lr));
+    const mine = swept.filter((r) => r.variant === v.label);
+    const best = mine.reduce((a, b) => (b.trainError < a.trainError ? b : a));
+    lrOf.set(v.label, best.lr!);
+    runs.push(best);
+  }
+  for (let seed = x.sweep ? 2 : 1; seed <= o.seeds; seed++)
+    for (const v of x.variants) runs.push(await run(v, seed, lrOf.get(v.label)));
   const perSeed = (seed: number) => x.variants.map((v) => runs.find((r) => r.seed === seed && r.variant === v.label)!);
   const claims = x.claims.map(({ measure, ...c }) => {
     const values = Array.from({ length: o.seeds }, (_, k) => measure(perSeed(k + 1)));
     return { ...c, values, ...decide(values, c.expect) };
   });
-  const r = result(claims[0].verdict, claims, runs);
+  const r = { ...result(claims[0].verdict, claims, runs), sweep: swept.length ? swept : undefined };
   await writeOutputs(dir, r);
   return r;
 }
