@@ -60,6 +60,20 @@ const MUTANTS = [
 `,
     tests: ['torchvision_interop'],
   },
+  {
+    name: "a prepared image read from the next image's first row (record offset + one row)",
+    file: 'src/node/data/prepared.ts',
+    find: 'await (await fh).read(buf, 0, len, off);',
+    replace: 'await (await fh).read(buf, 0, len, off + (this.decode ? 0 : 768));',
+    tests: ['data_prepared'],
+  },
+  {
+    name: "experiments' spread over seeds divided by n instead of n − 1",
+    file: 'src/node/experiments/verdict.ts',
+    find: '/ (n - 1))',
+    replace: '/ n)',
+    tests: ['experiments'],
+  },
 ];
 
 const args = process.argv.slice(2);
