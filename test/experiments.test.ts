@@ -22,11 +22,13 @@ test.after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('the verdict: the paper’s sign beyond 2 standard errors, the opposite sign, within noise, one seed', () => {
+test('the verdict: the paper’s sign by a paired t-test at 95%, the opposite sign, not significant, one seed', () => {
   assert.is(decide([-0.01, -0.012, -0.009], -1).verdict, 'reproduced');
   assert.is(decide([0.01, 0.012, 0.009], -1).verdict, 'not reproduced');
   assert.is(decide([-0.01, 0.012, -0.003], -1).verdict, 'inconclusive');
   assert.is(decide([-0.5], -1).verdict, 'inconclusive');
+  // beyond 2 standard errors (t = 2.05) but not past Student's t for 2 degrees of freedom (4.30)
+  assert.is(decide([-0.01, -0.02, -0.002], -1).verdict, 'inconclusive');
   const d = decide([1, 2, 3], 1).diff;
   assert.equal([d.mean, d.sd, d.n], [2, 1, 3]);
 });
