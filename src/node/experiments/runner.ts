@@ -189,23 +189,40 @@ async function writeOutputs(dir: string, r: ExperimentResult): Promise<void> {
     '',
   ].join('\n');
   await writeFile(join(dir, 'table.md'), md);
-  const byVariant = [...new Set(r.runs.map((x) => x.variant))];
-  const curve = (key: 'trainError' | 'valError') =>
-    byVariant.map((v) => {
-      const rs = r.runs.filter((x) => x.variant === v);
-      const points = (rs[0]?.epochs ?? []).map((e, i): [number, number] => [
-        e.epoch,
-        spread(rs.map((x) => x.epochs[i]?.[key] ?? Number.NaN)).mean * 100,
-      ]);
-      return { name: v, points };
-    });
-  await plotCurves(join(dir, 'figure.png'), [
+  await experimentFigure(join(dir, 'figure.png'), r);
+}
+
+/**
+ * The figure: running training error per progress window against steps, and validation error per
+ * epoch, each the mean over seeds of every variant.
+ */
+export async function experimentFigure(path: string, r: ExperimentResult): Promise<void> {
+  const variants = [...new Set(r.runs.map((x) => x.variant))];
+  const mean = (rs: RunResult[], pick: (x: RunResult) => Array<[number, number]>) =>
+    (rs.length ? pick(rs[0]) : []).map(([x], i): [number, number] => [
+      x,
+      100 * spread(rs.map((q) => pick(q)[i]?.[1] ?? Number.NaN)).mean,
+    ]);
+  const lines = (pick: (x: RunResult) => Array<[number, number]>) =>
+    variants.map((v) => ({
+      name: v,
+      points: mean(
+        r.runs.filter((x) => x.variant === v),
+        pick,
+      ),
+    }));
+  await plotCurves(path, [
     {
-      title: `${r.experiment}: training error (running)`,
+      title: `${r.experiment}: training error (running, per ${r.settings.logEvery} steps)`,
+      xLabel: 'step',
+      yLabel: 'top-1 error %',
+      lines: lines((x) => x.windows),
+    },
+    {
+      title: `${r.experiment}: validation error`,
       xLabel: 'epoch',
       yLabel: 'top-1 error %',
-      lines: curve('trainError'),
+      lines: lines((x) => x.epochs.map((e): [number, number] => [e.epoch, e.valError ?? Number.NaN])),
     },
-    { title: `${r.experiment}: validation error`, xLabel: 'epoch', yLabel: 'top-1 error %', lines: curve('valError') },
   ]);
 }
