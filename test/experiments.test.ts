@@ -102,12 +102,19 @@ test('every experiment runs in --quick mode on greyscale; the colour ones say wh
     out = join(dir, 'out-grey');
   await makeData(data, 64, 32);
   const engine = await gpu();
+  const results = new Map<string, ExperimentResult>();
   for (const x of EXPERIMENTS) {
     const r = await runExperiment(x, quick(data, out, engine));
+    results.set(x.name, r);
     check(r, out);
     assert.is(r.verdict === 'skipped', !!x.rgb, x.name);
     if (x.rgb) assert.match(r.reason!, /1 channel\(s\)/);
   }
+  // plain mini with seed 1 is overlap-pool's 3/2 and lrn's LRN variant: trained once, then reused as it was
+  const [pool, lrn] = [results.get('overlap-pool')!.runs, results.get('lrn')!.runs];
+  assert.ok(!pool[1].reused && lrn[1].reused && !lrn[0].reused);
+  const same = (r: (typeof pool)[number]) => JSON.stringify({ ...r, variant: '', reused: undefined });
+  assert.is(same(lrn[1]), same(pool[1]));
 });
 
 test('on RGB data the colour experiments run: conv1’s kernels measured per tower', async () => {

@@ -21,6 +21,8 @@ export interface RunResult {
   seconds: number;
   /** the learning rate, when a sweep chose it */
   lr?: number;
+  /** read back from an earlier run with the same options (runner.ts, cachedRun) */
+  reused?: boolean;
 }
 
 export interface Claim {

@@ -3,6 +3,8 @@
 // and figure.png (training and validation error per epoch, mean over seeds) — and returns the result.
 // Runs are sized for the 2-core lavapipe machine (README, "Experiments"): mini on crops of the
 // data's side − 4 (24 of Fashion-MNIST's 28, as the paper's 224 of 256), a subset, a few epochs.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Engine } from '../../gpu/engine.js';
@@ -81,9 +83,9 @@ export async function runExperiment(x: Experiment, o: ExperimentOptions): Promis
     swept: RunResult[] = [];
   const run = async (v: Experiment['variants'][number], seed: number, lr = base.lr) => {
     const tag = x.sweep ? `-lr${lr}` : '';
-    const out = join(dir, 'runs', `${v.label.replace(/[^a-z0-9]+/gi, '-')}${tag}-seed${seed}`);
-    const r = { ...(await runOne(v.apply({ ...base, seed, out, lr }), v.label, seed, o)), lr };
-    o.log(`${x.name}: ${v.label}${tag}, seed ${seed}: top-1 error ${pct(r.top1Error)} (${r.seconds.toFixed(0)} s)`);
+    const r = { ...(await cachedRun(v.apply({ ...base, seed, lr }), v.label, o)), lr };
+    const how = r.reused ? 'the same run as before, reused' : `${r.seconds.toFixed(0)} s`;
+    o.log(`${x.name}: ${v.label}${tag}, seed ${seed}: top-1 error ${pct(r.top1Error)} (${how})`);
     return r;
   };
   // a learning-rate sweep (seed 1) picks each variant's rate by the same rule: the lowest final training error
@@ -131,6 +133,22 @@ function baseOptions(o: ExperimentOptions, side: number): TrainOptions {
     pictures: false,
     workers: o.workers,
   };
+}
+
+/**
+ * A run by its options: training is deterministic, so the same options (many experiments' baseline is
+ * plain mini with the same seed) give the same run, trained once under <out>/runs/<hash>/ and read back
+ * from its run.json after that (reused: true), by this experiment or another.
+ */
+async function cachedRun(t: Omit<TrainOptions, 'out'>, variant: string, o: ExperimentOptions): Promise<RunResult> {
+  const { workers: _, ...what } = t; // how images are decoded does not change a run
+  const key = createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 16);
+  const out = join(o.out, 'runs', key),
+    file = join(out, 'run.json');
+  if (existsSync(file)) return { ...JSON.parse(await readFile(file, 'utf8')), variant, reused: true };
+  const r = await runOne({ ...t, out }, variant, t.seed, o);
+  await atomicWrite(file, new TextEncoder().encode(JSON.stringify(r)));
+  return r;
 }
 
 /** One training run, and what it gave (its metrics.jsonl, its summary, its final weights). */
