@@ -22,14 +22,25 @@ interface CpuSample {
   self: number;
 }
 
+/** The fields of a /proc/<pid>/stat file after the command name (utime is [11], stime [12]). */
+const statFields = (path: string): string[] => {
+  const stat = readFileSync(path, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+};
+
+/** CPU time of this process's main thread (its task has the process id), ms at 100 ticks/s. */
+export function mainThreadCpuMs(): number {
+  const f = statFields(`/proc/self/task/${process.pid}/stat`);
+  return 10 * (Number(f[11]) + Number(f[12]));
+}
+
 /** /proc/stat totals and this process's CPU ticks (lavapipe's worker threads included, and the
  *  children it has waited for: a peer harness counts as ours once it has exited). */
 export function cpuSample(): CpuSample | undefined {
   try {
     const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
     const total = f.reduce((a, b) => a + b, 0);
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    const g = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const g = statFields('/proc/self/stat');
     return { total, busy: total - f[3] - f[4], self: Number(g[11]) + Number(g[12]) + Number(g[13]) + Number(g[14]) };
   } catch {
     return undefined;

@@ -10,7 +10,7 @@
 // over the epoch (/proc, 10 ms ticks) is reported per 128 images: what input costs the thread that
 // encodes the training step.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
@@ -23,7 +23,7 @@ import { pixelStride } from '../../src/ops/augment_pixels.js';
 import { BufferUsage } from '../../src/gpu/usage.js';
 import { Rng } from '../../src/util/rng.js';
 import { fmt, type Report, type Row } from './common.js';
-import { cpuSample, othersShare } from './gpu_timer.js';
+import { cpuSample, mainThreadCpuMs, othersShare } from './gpu_timer.js';
 
 const BATCH = 64,
   CLASSES = 10;
@@ -63,13 +63,6 @@ async function jpegSet(dir: string, images: number, log: (s: string) => void): P
   }
   writeFileSync(join(root, 'done'), String(images));
   return root;
-}
-
-/** CPU time of this process's main thread (its task has the process id), ms at 100 ticks/s. */
-function mainThreadCpuMs(): number {
-  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return 10 * (Number(f[11]) + Number(f[12]));
 }
 
 /**

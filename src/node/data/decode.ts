@@ -40,7 +40,8 @@ export async function resizeAndCrop(
   o: { failOn?: 'error' | 'truncated'; maxPixels?: number; resample?: Resample } = {},
 ): Promise<Sharp> {
   const sharp = await loadSharp();
-  // one instance reads the header and then runs the pipeline (a second open costs ~10% of a decode)
+  // one instance reads the header and then runs the pipeline: a second open measured 8.5 against 7.6 ms
+  // per 500×375 JPEG (one scratch run, one thread), about a tenth of a decode
   const img = sharp(file, { failOn: o.failOn ?? 'truncated', limitInputPixels: o.maxPixels ?? DEFAULT_MAX_PIXELS });
   const m = await img.metadata();
   const w = m.autoOrient?.width ?? m.width,

@@ -12,7 +12,7 @@ export function loadSharp(): Promise<SharpFactory> {
     const sharp = m.default as SharpFactory;
     // one libvips thread per decode: the pool's parallelism is its number of workers
     sharp.concurrency(1);
-    sharp.cache(false); // every file is new: libvips' operation cache would only hold memory (and cost ~10%)
+    sharp.cache(false); // every file is new: libvips' operation cache only holds memory (8.5 → 7.5 ms a decode off, one scratch run)
     return sharp;
   }));
 }

@@ -48,7 +48,7 @@ async function openSplits(spec: string, o: OpenDataOptions, decode?: Decode): Pr
   }
   if (existsSync(join(spec, 'train_images.npy'))) return loadNpyDir(spec);
   // a prepared folder's crops were resized when it was prepared
-  if (isPreparedDir(spec)) return openPrepared(spec, { decode: decode && ((b, size) => decode(b, size)) });
+  if (isPreparedDir(spec)) return openPrepared(spec, { decode });
   if (existsSync(join(spec, 'train')))
     return openImageFolder(spec, { warn: o.warn ?? (() => {}), resample: o.resample, decode });
   throw new FormatError(

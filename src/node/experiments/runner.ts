@@ -146,13 +146,13 @@ async function cachedRun(t: Omit<TrainOptions, 'out'>, variant: string, o: Exper
   const out = join(o.out, 'runs', key),
     file = join(out, 'run.json');
   if (existsSync(file)) return { ...JSON.parse(await readFile(file, 'utf8')), variant, reused: true };
-  const r = await runOne({ ...t, out }, variant, t.seed, o);
+  const r = await runOne({ ...t, out }, variant, o);
   await atomicWrite(file, new TextEncoder().encode(JSON.stringify(r)));
   return r;
 }
 
 /** One training run, and what it gave (its metrics.jsonl, its summary, its final weights). */
-async function runOne(t: TrainOptions, variant: string, seed: number, o: ExperimentOptions): Promise<RunResult> {
+async function runOne(t: TrainOptions, variant: string, o: ExperimentOptions): Promise<RunResult> {
   const s = await train(t, { log: () => {}, warn: (w) => o.log(`  warning: ${w}`), engine: o.engine });
   const lines = (await readFile(join(t.out, 'metrics.jsonl'), 'utf8'))
     .split('\n')
@@ -173,7 +173,7 @@ async function runOne(t: TrainOptions, variant: string, seed: number, o: Experim
   }
   return {
     variant,
-    seed,
+    seed: t.seed,
     top1Error: s.val!.top1Error,
     top5Error: s.val!.top5Error,
     tenCrop: s.val!.tenCrop,
