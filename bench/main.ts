@@ -18,6 +18,8 @@
 // ≤ 2·S s before each peer job), --list (row names), --peers-src DIR (default ../shared/peers),
 // --peers-dir DIR (default $TMPDIR/alexnet-wgsl-peers), --peer-timeout S (per peer job, default 900),
 // --loader-images N (the image pipeline's generated JPEGs, default 2000; bench/lib/loader_rows.ts).
+// Host rows (`host mini b128`, `host paper b128`, …): host time to encode a step, replayed against
+// unrecorded, and device memory against the computed minimum (bench/lib/host_rows.ts).
 // Every row also records the share of the CPUs other processes used while it ran ("others").
 //
 // Every kernel row is validated against the float64 references of test/ref (on sampled
@@ -55,6 +57,7 @@ import { sgdRow, softmaxRows } from './lib/misc_rows.js';
 import { INPUT_CASES, inputName, inputRows } from './lib/input_rows.js';
 import { LOADER_ROWS, loaderRows } from './lib/loader_rows.js';
 import { e2eArch, type E2eArch, type E2eCase } from './lib/e2e.js';
+import { HOST_CASES, hostCase, hostLines, hostName, type HostResult } from './lib/host_rows.js';
 import { DEFAULT_PEERS, PEER_JOBS, peersReport, readResults, runPeers, type PeerEntry } from './lib/peers.js';
 
 const { filters, flags } = parseArgs(process.argv.slice(2), [
@@ -142,6 +145,7 @@ if ('list' in flags) {
       if (c.synthetic) names.push(e2eName(c, 'synthetic'));
       if (c.loader) names.push(e2eName(c, 'loader'));
     }
+  names.push(...HOST_CASES.map(hostName).filter(want));
   names.push(...LOADER_ROWS.filter(want));
   console.log(names.join('\n'));
   process.exit(0);
@@ -317,6 +321,17 @@ if (e2eCases.length) {
       { dawnFlags: DAWN_FLAGS, waitIdleS, log: (s) => say(`  ${s}`) },
     );
   }
+}
+const hostCases = HOST_CASES.filter((c) => want(hostName(c)) && (!quick || c.arch === 'mini'));
+if (hostCases.length) {
+  report.section('Host time to encode a training step: replayed against unrecorded, same run (ms, wall)');
+  const results: HostResult[] = [];
+  for (const c of hostCases) {
+    say(`  ${hostName(c)}: ${quick ? 2 : 3} unrecorded steps, then recorded and ${quick ? 2 : 3} replayed …`);
+    results.push(await hostCase(c, quick ? 2 : 3, DAWN_FLAGS));
+  }
+  for (const l of hostLines(results)) say(l);
+  machine.host = results;
 }
 if (LOADER_ROWS.some(want)) {
   report.section('Image input pipeline: JPEG files → uint8 batches on the device, one shuffled epoch (img/s, wall)');

@@ -21,6 +21,9 @@ export class AdapterError extends AlexnetError {}
 /** A WGSL module failed to compile or a pipeline failed to validate (message has line:col). */
 export class ShaderError extends AlexnetError {}
 
+/** A dispatch does not match its kernel's declarations: a uniform field missing, unknown or of the wrong kind, an unknown override, a binding count. */
+export class DispatchError extends AlexnetError {}
+
 /** The device reported a validation or out-of-memory error, or was lost. */
 export class DeviceError extends AlexnetError {}
 

@@ -12,8 +12,12 @@ export {
   type EngineInfo,
   type Dispatch,
   type Param,
+  type Params,
+  lrParam,
+  stepParam,
 } from './gpu/engine.js';
-export type { Kernel, Overrides } from './gpu/pipelines.js';
+export type { Overrides } from './gpu/pipelines.js';
+export { defineKernel, type Kernel, type BindingType, type FieldType } from './gpu/kernel.js';
 export type { PoolCounters } from './gpu/buffers.js';
 export type { ProfileEntry } from './gpu/profiler.js';
 export * from './errors.js';
@@ -124,6 +128,8 @@ export { evaluate, type EvalResult, type EvalOptions } from './train/evaluate.js
 export { argmax, topk, topkHits, accuracy } from './train/metrics.js';
 export { profileStep, formatProfile, type StepProfile, type ProfileRow } from './train/profile.js';
 export { trainStep, type StepOptions, type StepResult } from './train/step.js';
+export { RecordedStep, type StepMode } from './train/recorded_step.js';
+export { planArenas, peakLive, type ArenaPlan, type Virtual } from './gpu/recording.js';
 export { batchInput } from './train/input.js';
 export { augmentPixels, pixelStride, type PixelBatch, type PixelWindows } from './ops/augment_pixels.js';
 export { Schedule, type ScheduleOptions, type ScheduleState } from './train/schedule.js';

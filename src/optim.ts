@@ -3,21 +3,28 @@
 // binding, e.g. fc6). The learning rate ε is the schedule's (it changes as training goes) and is
 // given to each step.
 import { AlexnetError } from './errors.js';
-import { f32 } from './gpu/engine.js';
-import { ceilDiv, grid1d } from './gpu/grid.js';
-import type { Kernel } from './gpu/pipelines.js';
+import { f32, lrParam } from './gpu/engine.js';
+import { ceilDiv } from './gpu/grid.js';
+import { defineKernel } from './gpu/kernel.js';
+import { dispatchChunked } from './tensor/chunked.js';
 import { scope } from './gpu/scope.js';
 import sgdWgsl from '../kernels/sgd_momentum.wgsl';
 import { zeros } from './tensor/create.js';
 import type { Tensor } from './tensor/tensor.js';
 
-const sgdKernel: Kernel = { name: 'sgd_momentum', code: sgdWgsl };
+const sgdKernel = defineKernel('sgd_momentum', sgdWgsl);
 
 export interface SgdOptions {
   momentum?: number;
   weightDecay?: number;
   /** Names of parameters excluded from weight decay (default: none, as the paper states no exception). */
   noDecay?: (p: Tensor) => boolean;
+}
+
+/** The learning rate must be a finite number ≥ 0. */
+export function checkLearningRate(op: string, lr: number): void {
+  if (!(lr >= 0 && Number.isFinite(lr)))
+    throw new AlexnetError(`${op}: learning rate ${lr} is not a non-negative number`);
 }
 
 export class SGD {
@@ -39,8 +46,7 @@ export class SGD {
 
   /** Apply one update with learning rate `lr` from each parameter's .grad (parameters without one are left alone). */
   step(lr: number): void {
-    if (!(lr >= 0 && Number.isFinite(lr)))
-      throw new AlexnetError(`SGD: learning rate ${lr} is not a non-negative number`);
+    checkLearningRate('SGD', lr);
     scope('update', () => this.params.forEach((w, k) => this.update(w, k, lr)));
   }
 
@@ -51,14 +57,22 @@ export class SGD {
       throw new AlexnetError(`SGD: gradient of ${w.name} has ${g.size} elements, parameter ${w.size}`);
     const v = this.velocities[k];
     const decay = this.noDecay(w) ? 0 : this.weightDecay;
-    for (const c of w.chunks()) {
-      w.engine.dispatch({
-        kernel: sgdKernel,
-        params: [ceilDiv(c.count, 4), f32(this.momentum), f32(decay * lr), f32(lr), f32(1)],
-        buffers: [g.bindingVec4(c.start, c.count), w.bindingVec4(c.start, c.count), v.bindingVec4(c.start, c.count)],
-        workgroups: grid1d(ceilDiv(c.count, 1024)),
-      });
-    }
+    dispatchChunked(w, {
+      kernel: sgdKernel,
+      params: (c) => ({
+        n: ceilDiv(c.count, 4),
+        mu: f32(this.momentum),
+        decay_lr: lrParam(lr, decay),
+        lr: lrParam(lr),
+        gscale: f32(1),
+      }),
+      buffers: (c) => [
+        g.bindingVec4(c.start, c.count),
+        w.bindingVec4(c.start, c.count),
+        v.bindingVec4(c.start, c.count),
+      ],
+      perInvocation: 4,
+    });
   }
 
   /** Drop every parameter's gradient (their buffers return to the pool for the next step). */

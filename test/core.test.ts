@@ -3,6 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
+  defineKernel,
   ShapeError,
   DisposedError,
   ShaderError,
@@ -126,16 +127,16 @@ test('a tensor larger than maxBufferSize or the memory budget throws LimitError'
 
 test('a WGSL compile error surfaces as ShaderError with line:col', async () => {
   const e = await createEngine();
-  const broken = {
-    name: 'broken',
-    code: '@group(0) @binding(0) var<uniform> p: vec4u;\n@compute @workgroup_size(1) fn main() {\n  let x: f32 = p.x;\n}\n',
-  };
-  e.dispatch({ kernel: broken, params: [0], buffers: [], workgroups: [1] });
+  const broken = defineKernel(
+    'broken',
+    'struct P { n: u32 }\n@group(0) @binding(0) var<uniform> p: P;\n@compute @workgroup_size(1) fn main() {\n  let x: f32 = p.n;\n}\n',
+  );
+  e.dispatch({ kernel: broken, params: { n: 0 }, buffers: [], workgroups: [1] });
   await e.sync().then(
     () => assert.unreachable('no error'),
     (err) => {
       assert.instance(err, ShaderError);
-      assert.match(err.message, /broken\.wgsl:3:\d+/);
+      assert.match(err.message, /broken\.wgsl:4:\d+/);
     },
   );
   e.dispose();

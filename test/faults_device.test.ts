@@ -13,7 +13,7 @@ import { DeviceError } from '../src/errors.js';
 import { loadCheckpoint } from '../src/node/files/checkpoint.js';
 import { train, trainRecovering } from '../src/node/train/trainer.js';
 import { nodeFs, type AtomicFs } from '../src/node/files/atomic.js';
-import { cliArgs, makeData, options, quiet, runCli, weightsDiffer } from './fixtures/faults.js';
+import { cliArgs, loseDeviceAtDispatch, makeData, options, quiet, runCli, weightsDiffer } from './fixtures/faults.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'faults-device-'));
 const data = join(dir, 'data'),
@@ -64,12 +64,7 @@ const LOSSES: Array<{ where: string; arm: (e: Engine) => AtomicFs | undefined }>
   {
     where: 'at a dispatch mid-step',
     arm: (e) => {
-      const dispatch = e.dispatch.bind(e);
-      let n = 0;
-      e.dispatch = (d) => {
-        dispatch(d);
-        if (++n === 150) e.device.destroy();
-      };
+      loseDeviceAtDispatch(e, 150);
       return undefined;
     },
   },

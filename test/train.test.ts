@@ -11,7 +11,7 @@ import { fmtTime } from '../src/node/train/loop.js';
 import { readNpy, writeNpy } from '../src/node/files/npy.js';
 import { loadCheckpoint, openModel } from '../src/node/files/checkpoint.js';
 import { tensor, tidy } from '../src/index.js';
-import { makeData, options, quiet } from './fixtures/faults.js';
+import { makeData, options, quiet, weightsDiffer } from './fixtures/faults.js';
 import { close, disposeGpu, fails, gpu, rand } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'train-test-'));
@@ -83,6 +83,31 @@ test('resume reaches the same weights, bit for bit, as an uninterrupted run', as
   const ck = await loadCheckpoint(join(b, 'checkpoint.safetensors'));
   assert.is(ck.state!.step, 9);
   assert.ok(ck.velocities && ck.velocities.size === wa.size);
+});
+
+test('the trainer replays its recorded step: the same weights, metrics and velocities as steps run unrecorded', async () => {
+  const e = await gpu();
+  const a = join(dir, 'replayed'),
+    b = join(dir, 'unrecorded');
+  const ra = await train(base(a, { steps: 8 }), { ...quiet, engine: e });
+  assert.is(ra.replayedSteps, 7, 'the first step records, the seven after it replay');
+  // a beforeUpdate hook looks inside the step, so every step of this run is unrecorded
+  let hooked = 0;
+  const rb = await train(base(b, { steps: 8 }), { ...quiet, engine: e, beforeUpdate: () => void hooked++ });
+  assert.is(hooked, 8);
+  assert.is(rb.replayedSteps, 0);
+  assert.equal(await weightsDiffer(join(a, 'final.safetensors'), join(b, 'final.safetensors')), []);
+  const ca = await loadCheckpoint(join(a, 'checkpoint.safetensors')),
+    cb = await loadCheckpoint(join(b, 'checkpoint.safetensors'));
+  for (const [name, v] of ca.velocities!) assert.equal([...v.data], [...cb.velocities!.get(name)!.data], name);
+  const losses = (d: string) =>
+    readFileSync(join(d, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((m) => m.kind === 'step')
+      .map((m) => m.loss);
+  assert.equal(losses(a), losses(b));
 });
 
 const cli = (...args: string[]) =>

@@ -10,7 +10,8 @@
 // captured is handed out again while the capture lasts; callers finish timing a capture before
 // running other ops.
 import { readFileSync } from 'node:fs';
-import type { Dispatch, Engine, Param } from '../../src/gpu/engine.js';
+import type { Dispatch, Engine } from '../../src/gpu/engine.js';
+import { packUniform } from '../../src/gpu/uniform.js';
 import { BufferUsage, MapMode } from '../../src/gpu/usage.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -92,22 +93,6 @@ export function capture<T>(e: Engine, f: () => T): Capture<T> {
   }
 }
 
-/** The uniform block exactly as Engine packs it (u32/i32 for integers, f32 for f32()). */
-function packUniform(params: Param[]): ArrayBuffer {
-  const n = Math.max(4, Math.ceil(params.length / 4) * 4);
-  const data = new ArrayBuffer(n * 4);
-  const u = new Uint32Array(data),
-    i = new Int32Array(data),
-    f = new Float32Array(data);
-  params.forEach((p, k) => {
-    if (typeof p === 'number') {
-      if (p < 0) i[k] = p;
-      else u[k] = p;
-    } else f[k] = p.f32;
-  });
-  return data;
-}
-
 export interface RunTimes {
   /** GPU time between the pass's two timestamps, ms (empty without timestamp queries). */
   gpuMs: number[];
@@ -127,7 +112,7 @@ export class Replay {
     const device = e.device;
     for (const d of dispatches) {
       const pipeline = e.pipelines.get(d.kernel, d.overrides);
-      const data = packUniform(d.params);
+      const { data } = packUniform(d.kernel, d.params);
       const uniform = device.createBuffer({ size: data.byteLength, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
       device.queue.writeBuffer(uniform, 0, data);
       this.uniforms.push(uniform);

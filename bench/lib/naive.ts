@@ -4,13 +4,13 @@
 // layer's three products compute (bias excluded), and are validated like them before timing.
 import type { Engine } from '../../src/gpu/engine.js';
 import { ceilDiv, grid1d } from '../../src/gpu/grid.js';
-import type { Kernel } from '../../src/gpu/pipelines.js';
+import { defineKernel } from '../../src/gpu/kernel.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import convWgsl from '../kernels/conv2d_naive.wgsl';
 import gemmWgsl from '../kernels/gemm_naive.wgsl';
 
-const convKernel: Kernel = { name: 'conv2d_naive', code: convWgsl };
-const gemmKernel: Kernel = { name: 'gemm_naive', code: gemmWgsl };
+const convKernel = defineKernel('conv2d_naive', convWgsl);
+const gemmKernel = defineKernel('gemm_naive', gemmWgsl);
 
 export interface NaiveConvShape {
   n: number;
@@ -36,7 +36,24 @@ export function naiveConv(e: Engine, L: NaiveConvShape, dir: keyof typeof MODE, 
     kernel: convKernel,
     overrides: { MODE: MODE[dir] },
     buffers: [a.binding(), b.binding(), out.binding()],
-    params: [L.n, L.c, L.h, L.h, L.o, oh, oh, L.k, L.k, L.s, L.s, L.p, L.p, cg, og, out.size],
+    params: {
+      n: L.n,
+      c: L.c,
+      h: L.h,
+      w: L.h,
+      o: L.o,
+      oh,
+      ow: oh,
+      kh: L.k,
+      kw: L.k,
+      sy: L.s,
+      sx: L.s,
+      py: L.p,
+      px: L.p,
+      cg,
+      og,
+      count: out.size,
+    },
     workgroups: grid1d(ceilDiv(out.size, 64)),
   });
   return out;
@@ -80,7 +97,7 @@ export function naiveLinear(e: Engine, dir: 'fwd' | 'dx' | 'dw', x: Tensor, w: T
     e.dispatch({
       kernel: gemmKernel,
       overrides: { TRANS_A: g[10], TRANS_B: g[11], ACCUM: dir === 'dx' && i > 0 ? 1 : 0 },
-      params: [g[0], g[1], g[2], g[5], g[6], g[7], g[8], 0, g[9]],
+      params: { M: g[0], N: g[1], K: g[2], lda: g[5], ldb: g[6], ldc: g[7], offA: g[8], offB: 0, offC: g[9] },
       buffers: [g[3], g[4], g[12]],
       workgroups: [ceilDiv(g[1], 64), g[0]],
     });

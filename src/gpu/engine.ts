@@ -6,12 +6,17 @@
 // loss) into a typed exception at the next sync point. It reads no globals but `navigator.gpu`
 // (when no GPU is given) and installs none.
 /// <reference types="@webgpu/types" preserve="true" />
-import { AdapterError, DeviceError, DisposedError, LimitError, ShaderError } from '../errors.js';
+import { AdapterError, DeviceError, DispatchError, DisposedError, LimitError, ShaderError } from '../errors.js';
 import { BufferPool, type PoolCounters } from './buffers.js';
 import { BufferUsage, MapMode } from './usage.js';
 import { PipelineCache, type Kernel, type Overrides } from './pipelines.js';
 import { currentLabel } from './scope.js';
 import { Profiler, type ProfileEntry } from './profiler.js';
+import { RecordingLog } from './recording.js';
+import { packUniform, type Params } from './uniform.js';
+
+export { f32, lrParam, stepParam, type Param, type Params, type StepParam } from './uniform.js';
+import type { PreparedDispatch } from './replay.js';
 
 export interface EngineOptions {
   /** The WebGPU entry point to request an adapter from (default: navigator.gpu). */
@@ -43,14 +48,11 @@ export interface Disposable {
   dispose(): void;
 }
 
-/** A scalar parameter packed into a kernel's uniform block: plain numbers are u32/i32. */
-export type Param = number | { f32: number };
-export const f32 = (x: number): Param => ({ f32: x });
-
 export interface Dispatch {
   kernel: Kernel;
   overrides?: Overrides;
-  params: Param[];
+  /** The uniform struct's fields by name. */
+  params: Params;
   /** Storage bindings 1..n in order (binding 0 is the uniform block). */
   buffers: GPUBufferBinding[];
   workgroups: [number, number?, number?];
@@ -129,6 +131,8 @@ export class Engine {
   private profiler?: Profiler;
   /** Open evaluation scopes (tidy), innermost last: tensors created meanwhile are registered there. */
   private scopes: Set<Disposable>[] = [];
+  /** The log of the step being recorded (startRecording … stopRecording). */
+  private recording?: RecordingLog;
   /** Submits so far (a step should need one or a few). */
   submits = 0;
   /** Dispatches encoded so far. */
@@ -225,11 +229,46 @@ export class Engine {
   /** Pooled storage buffer of at least `bytes`. */
   acquire(bytes: number): GPUBuffer {
     this.check();
-    return this.pool.acquire(bytes, BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST);
+    const buf = this.pool.acquire(bytes, BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST);
+    this.recording?.acquired(buf);
+    return buf;
   }
 
   release(buf: GPUBuffer): void {
+    this.recording?.released(buf);
     if (!this.disposed) this.pool.release(buf);
+  }
+
+  /** Log every dispatch and acquired buffer from now on (a step to replay: recording.ts). */
+  startRecording(): void {
+    this.check();
+    if (this.recording) throw new DeviceError('startRecording: a recording is already open');
+    this.flush();
+    this.recording = new RecordingLog();
+    if (this.profiler) this.recording.refuse('the profiler is timing each dispatch');
+  }
+
+  stopRecording(): RecordingLog {
+    const log = this.recording;
+    if (!log) throw new DeviceError('stopRecording: no recording is open');
+    this.recording = undefined;
+    return log;
+  }
+
+  /** Encode a replay's dispatches, bind groups made, into the current batch. */
+  encodePrepared(dispatches: readonly PreparedDispatch[]): void {
+    this.check();
+    if (this.profiler) throw new DeviceError('a replayed step cannot be profiled dispatch by dispatch');
+    const pass = this.computePass();
+    let last: GPUComputePipeline | undefined;
+    for (const d of dispatches) {
+      if (d.pipeline !== last) pass.setPipeline(d.pipeline); // ~4 µs a call in Dawn's Node binding
+      last = d.pipeline;
+      pass.setBindGroup(0, d.bindGroup);
+      pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
+    }
+    this.dispatchCount += dispatches.length;
+    this.dispatches += dispatches.length;
   }
 
   private beginBatch(): GPUCommandEncoder {
@@ -250,11 +289,17 @@ export class Engine {
   dispatch(d: Dispatch): void {
     this.check();
     this.beginBatch(); // open the error scopes before anything can fail validation
+    if (d.buffers.length !== d.kernel.bindings.length - 1)
+      throw new DispatchError(
+        `${d.kernel.name}: ${d.buffers.length} storage buffers given, the kernel binds ${d.kernel.bindings.length - 1}`,
+      );
     const pipeline = this.pipelines.get(d.kernel, d.overrides);
-    const uniform = this.uniform(d.params);
+    const packed = packUniform(d.kernel, d.params);
+    const uniform = this.pool.acquire(packed.data.byteLength, BufferUsage.UNIFORM | BufferUsage.COPY_DST);
+    this.device.queue.writeBuffer(uniform, 0, packed.data);
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: uniform } }];
     d.buffers.forEach((resource, i) => entries.push({ binding: i + 1, resource }));
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const bindGroup = this.device.createBindGroup({ layout: this.pipelines.layout(d.kernel), entries });
     const pass = this.profiler ? this.timedPass(d.kernel.name) : this.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
@@ -263,28 +308,24 @@ export class Engine {
     if (x > max || y > max || z > max)
       throw new LimitError(`${d.kernel.name}: dispatch ${x}x${y}x${z} exceeds ${max} workgroups per dimension`);
     if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
+    const log = this.recording;
+    if (log && x > 0 && y > 0 && z > 0) {
+      const slots = d.buffers.map((b) => log.slot(b)); // before the push: this op's index is ops.length
+      const layout = this.pipelines.layout(d.kernel);
+      log.ops.push({
+        kernel: d.kernel,
+        pipeline,
+        layout,
+        uniform: packed.data,
+        perStep: packed.perStep,
+        slots,
+        workgroups: [x, y, z],
+      });
+    }
     this.pool.release(uniform); // parked until submit
     if (this.profiler) this.endPass();
     this.dispatchCount++;
     if (++this.dispatches >= this.maxPerSubmit) this.flush();
-  }
-
-  private uniform(params: Param[]): GPUBuffer {
-    const n = Math.max(4, Math.ceil(params.length / 4) * 4);
-    const data = new ArrayBuffer(n * 4);
-    const u = new Uint32Array(data),
-      i = new Int32Array(data),
-      f = new Float32Array(data);
-    params.forEach((p, k) => {
-      if (typeof p === 'number') {
-        if (!Number.isInteger(p)) throw new TypeError(`uniform ${k} = ${p} is not an integer; wrap floats with f32()`);
-        if (p < 0) i[k] = p;
-        else u[k] = p;
-      } else f[k] = p.f32;
-    });
-    const buf = this.pool.acquire(data.byteLength, BufferUsage.UNIFORM | BufferUsage.COPY_DST);
-    this.device.queue.writeBuffer(buf, 0, data);
-    return buf;
   }
 
   /** A compute pass of its own for one profiled dispatch, with timestamps at its start and end. */
@@ -317,6 +358,7 @@ export class Engine {
   /** Copy bytes between buffers inside the current batch. */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     this.check();
+    this.recording?.refuse('a buffer copy inside the step');
     this.endPass();
     this.beginBatch().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
@@ -328,7 +370,11 @@ export class Engine {
 
   /** Submit everything encoded so far; buffers released before now become reusable. */
   flush(): void {
-    if (!this.encoder || this.disposed) return;
+    if (this.disposed) return;
+    if (!this.encoder) {
+      this.pool.afterSubmit(); // nothing is encoded: what was released is no longer referenced
+      return;
+    }
     this.endPass();
     this.profiler?.resolve(this.encoder);
     this.device.queue.submit([this.encoder.finish()]);
@@ -366,6 +412,7 @@ export class Engine {
   /** Read `bytes` bytes of a buffer back to the CPU (submits pending work first). */
   async readBuffer(src: GPUBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {
     this.check();
+    this.recording?.refuse('a read back to the host inside the step');
     const size = Math.ceil(bytes / 4) * 4;
     const staging = this.pool.acquire(size, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
     this.copy(src, offset, staging, 0, size);
@@ -404,6 +451,7 @@ export class Engine {
   /** Write host data into a buffer. Pending work is submitted first so it sees the old contents. */
   writeBuffer(dst: GPUBuffer, offset: number, data: ArrayBufferView): void {
     this.check();
+    this.recording?.refuse('a write from the host inside the step');
     this.flush();
     this.device.queue.writeBuffer(dst, offset, data.buffer, data.byteOffset, data.byteLength);
   }

@@ -1,19 +1,19 @@
 // Compute pipelines are created once per (kernel, override constants) and kept for the engine's
-// life. Compilation is checked inside an error scope: a WGSL error becomes a ShaderError that
-// carries the compiler's messages with line:column and the offending source line.
-import { ShaderError } from '../errors.js';
+// life, each with the explicit bind-group layout its descriptor declares (src/gpu/kernel.ts).
+// Compilation is checked inside an error scope: a WGSL error becomes a ShaderError that carries
+// the compiler's messages with line:column and the offending source line.
+import { DispatchError, ShaderError } from '../errors.js';
+import type { Kernel } from './kernel.js';
+import { ShaderStage } from './usage.js';
 
-/** A WGSL compute kernel: a name (for messages and the cache key) and its source, entry `main`. */
-export interface Kernel {
-  readonly name: string;
-  readonly code: string;
-}
+export type { Kernel } from './kernel.js';
 
 export type Overrides = Record<string, number>;
 
 export class PipelineCache {
   private cache = new Map<string, GPUComputePipeline>();
   private modules = new Map<string, GPUShaderModule>();
+  private layouts = new Map<Kernel, { group: GPUBindGroupLayout; pipeline: GPUPipelineLayout }>();
 
   constructor(
     private device: GPUDevice,
@@ -24,10 +24,35 @@ export class PipelineCache {
     return this.cache.size;
   }
 
+  /** The bind-group layout of `kernel`, from its declared bindings. */
+  layout(kernel: Kernel): GPUBindGroupLayout {
+    return this.layoutsOf(kernel).group;
+  }
+
+  private layoutsOf(kernel: Kernel) {
+    let l = this.layouts.get(kernel);
+    if (!l) {
+      const entries = kernel.bindings.map((type, binding) => ({
+        binding,
+        visibility: ShaderStage.COMPUTE,
+        buffer: { type },
+      }));
+      const group = this.device.createBindGroupLayout({ label: kernel.name, entries });
+      l = { group, pipeline: this.device.createPipelineLayout({ label: kernel.name, bindGroupLayouts: [group] }) };
+      this.layouts.set(kernel, l);
+    }
+    return l;
+  }
+
   get(kernel: Kernel, overrides: Overrides = {}): GPUComputePipeline {
     const key = `${kernel.name}|${JSON.stringify(overrides)}`;
     let pipe = this.cache.get(key);
     if (pipe) return pipe;
+    for (const name of Object.keys(overrides))
+      if (!kernel.overrides.includes(name))
+        throw new DispatchError(
+          `${kernel.name}: no override '${name}' (it declares ${kernel.overrides.join(', ') || 'none'})`,
+        );
     let module = this.modules.get(kernel.name);
     this.device.pushErrorScope('validation');
     if (!module) {
@@ -36,7 +61,7 @@ export class PipelineCache {
     }
     pipe = this.device.createComputePipeline({
       label: key,
-      layout: 'auto',
+      layout: this.layoutsOf(kernel).pipeline,
       compute: { module, entryPoint: 'main', constants: overrides },
     });
     const scope = this.device.popErrorScope();

@@ -1,30 +1,29 @@
 // ReLU and tanh, forward and backward. Both backward passes use the forward's output, which is
 // what a fused conv+bias+ReLU keeps, so no pre-activation buffer is ever needed.
 import { ShapeError, fmtShape } from '../errors.js';
-import { ceilDiv, grid1d } from '../gpu/grid.js';
-import type { Kernel } from '../gpu/pipelines.js';
+import { ceilDiv } from '../gpu/grid.js';
+import { defineKernel } from '../gpu/kernel.js';
+import { dispatchChunked } from '../tensor/chunked.js';
 import actFwdWgsl from '../../kernels/act_fwd.wgsl';
 import actBwdWgsl from '../../kernels/act_bwd.wgsl';
 import { Tensor, expectDType } from '../tensor/tensor.js';
 import { recordOp } from '../tape.js';
 
-const actFwd: Kernel = { name: 'act_fwd', code: actFwdWgsl };
-const actBwd: Kernel = { name: 'act_bwd', code: actBwdWgsl };
+const actFwd = defineKernel('act_fwd', actFwdWgsl);
+const actBwd = defineKernel('act_bwd', actBwdWgsl);
 
 export type Activation = 'relu' | 'tanh';
 
 function actForward(x: Tensor, kind: Activation): Tensor {
   expectDType(kind, 'x', x, 'f32');
   const y = new Tensor(x.engine, x.shape, 'f32', { name: kind });
-  for (const c of x.chunks()) {
-    x.engine.dispatch({
-      kernel: actFwd,
-      overrides: { TANH: kind === 'tanh' ? 1 : 0 },
-      params: [ceilDiv(c.count, 4)],
-      buffers: [x.bindingVec4(c.start, c.count), y.bindingVec4(c.start, c.count)],
-      workgroups: grid1d(ceilDiv(c.count, 1024)),
-    });
-  }
+  dispatchChunked(x, {
+    kernel: actFwd,
+    overrides: { TANH: kind === 'tanh' ? 1 : 0 },
+    params: (c) => ({ n: ceilDiv(c.count, 4) }),
+    buffers: (c) => [x.bindingVec4(c.start, c.count), y.bindingVec4(c.start, c.count)],
+    perInvocation: 4,
+  });
   return y;
 }
 
@@ -35,15 +34,17 @@ export function activationBackward(y: Tensor, dy: Tensor, kind: Activation): Ten
   if (dy.size !== y.size)
     throw new ShapeError(`${kind} backward: dy ${fmtShape(dy.shape)} does not match y ${fmtShape(y.shape)}`);
   const dx = new Tensor(y.engine, y.shape, 'f32', { name: `d${kind}` });
-  for (const c of y.chunks()) {
-    y.engine.dispatch({
-      kernel: actBwd,
-      overrides: { TANH: kind === 'tanh' ? 1 : 0 },
-      params: [ceilDiv(c.count, 4)],
-      buffers: [y.bindingVec4(c.start, c.count), dy.bindingVec4(c.start, c.count), dx.bindingVec4(c.start, c.count)],
-      workgroups: grid1d(ceilDiv(c.count, 1024)),
-    });
-  }
+  dispatchChunked(y, {
+    kernel: actBwd,
+    overrides: { TANH: kind === 'tanh' ? 1 : 0 },
+    params: (c) => ({ n: ceilDiv(c.count, 4) }),
+    buffers: (c) => [
+      y.bindingVec4(c.start, c.count),
+      dy.bindingVec4(c.start, c.count),
+      dx.bindingVec4(c.start, c.count),
+    ],
+    perInvocation: 4,
+  });
   return dx;
 }
 

@@ -9,11 +9,11 @@ import { LimitError, ShapeError, ValueError } from '../errors.js';
 import { itemChunks } from '../gpu/chunks.js';
 import type { Engine } from '../gpu/engine.js';
 import { ceilDiv, grid1d } from '../gpu/grid.js';
-import type { Kernel } from '../gpu/pipelines.js';
+import { defineKernel } from '../gpu/kernel.js';
 import { tensor } from '../tensor/create.js';
 import { Tensor, expectDType, expectShape } from '../tensor/tensor.js';
 
-const augmentKernel: Kernel = { name: 'augment_pixels', code: augmentWgsl };
+const augmentKernel = defineKernel('augment_pixels', augmentWgsl);
 
 /** `images` uint8 H×W×C images, image i at bytes [i·stride, i·stride + H·W·C); stride a multiple of 4. */
 export interface PixelBatch {
@@ -93,7 +93,7 @@ export function augmentPixels(
     e.dispatch({
       kernel: augmentKernel,
       overrides: { C: c, H: px.h, W: px.w, S: size },
-      params: [count, words, base, start],
+      params: { n: count, stride: words, base, first: start },
       buffers: [
         pixels.binding(base, span),
         windows.binding(),

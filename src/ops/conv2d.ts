@@ -5,7 +5,7 @@
 import { LimitError, ShapeError, fmtShape } from '../errors.js';
 import type { Engine } from '../gpu/engine.js';
 import { itemChunks } from '../gpu/chunks.js';
-import type { Kernel } from '../gpu/pipelines.js';
+import { defineKernel } from '../gpu/kernel.js';
 import { Tensor, expectDType, expectShape } from '../tensor/tensor.js';
 import { activationBackward } from './activation.js';
 import { fill } from '../tensor/elementwise.js';
@@ -16,10 +16,10 @@ import bwdFilterWgsl from '../../kernels/conv2d_bwd_filter.wgsl';
 import biasGradWgsl from '../../kernels/conv2d_bias_grad.wgsl';
 import { recordOp } from '../tape.js';
 
-const fwdKernel: Kernel = { name: 'conv2d_fwd', code: fwdWgsl };
-const bwdDataKernel: Kernel = { name: 'conv2d_bwd_data', code: bwdDataWgsl };
-const bwdFilterKernel: Kernel = { name: 'conv2d_bwd_filter', code: bwdFilterWgsl };
-const biasGradKernel: Kernel = { name: 'conv2d_bias_grad', code: biasGradWgsl };
+const fwdKernel = defineKernel('conv2d_fwd', fwdWgsl);
+const bwdDataKernel = defineKernel('conv2d_bwd_data', bwdDataWgsl);
+const bwdFilterKernel = defineKernel('conv2d_bwd_filter', bwdFilterWgsl);
+const biasGradKernel = defineKernel('conv2d_bias_grad', biasGradWgsl);
 
 export interface Conv2dOptions {
   stride?: number | [number, number];
@@ -154,23 +154,23 @@ const imageChunks = (e: Engine, op: string, n: number, perImage: number[], maxIm
   itemChunks(e, op, n, perImage, maxImages).map(({ start, count }) => ({ n0: start, count }));
 
 const MAX_WG = 65535;
-const params = (g: Geom, n: number): number[] => [
+const params = (g: Geom, n: number) => ({
   n,
-  g.c,
-  g.h,
-  g.w,
-  g.o,
-  g.oh,
-  g.ow,
-  g.kh,
-  g.kw,
-  g.sy,
-  g.sx,
-  g.py,
-  g.px,
-  g.cg,
-  g.og,
-];
+  c: g.c,
+  h: g.h,
+  w: g.w,
+  o: g.o,
+  oh: g.oh,
+  ow: g.ow,
+  kh: g.kh,
+  kw: g.kw,
+  sy: g.sy,
+  sx: g.sx,
+  py: g.py,
+  px: g.px,
+  cg: g.cg,
+  og: g.og,
+});
 
 function checkFits(op: string, t: Tensor): void {
   if (t.size > t.engine.maxBindingElems)
@@ -243,7 +243,7 @@ export function conv2dBackwardData(dy: Tensor, w: Tensor, xShape: readonly numbe
     e.dispatch({
       kernel: bwdDataKernel,
       overrides: t,
-      params: [...params(g, count), ha, wa],
+      params: { ...params(g, count), ha, wa },
       buffers: [dy.binding(n0 * yImg, count * yImg), w.binding(), dx.binding(n0 * xImg, count * xImg)],
       workgroups: [Math.ceil((count * ha * wa) / (t.WG * t.TN)), Math.ceil(g.cg / t.TM), g.groups * g.sy * g.sx],
     });
@@ -282,7 +282,7 @@ export function conv2dBackwardFilter(
     e.dispatch({
       kernel: bwdFilterKernel,
       overrides: t,
-      params: [...params(g, g.n), 0, ips],
+      params: { ...params(g, g.n), accumulate: 0, ips },
       buffers: [x.binding(), dy.binding(), partial.binding()],
       workgroups: [grid[0], grid[1], g.groups * used],
     });
@@ -294,7 +294,7 @@ export function conv2dBackwardFilter(
     e.dispatch({
       kernel: bwdFilterKernel,
       overrides: t,
-      params: [...params(g, count), i > 0 ? 1 : 0, count],
+      params: { ...params(g, count), accumulate: i > 0 ? 1 : 0, ips: count },
       buffers: [x.binding(n0 * xImg, count * xImg), dy.binding(n0 * yImg, count * yImg), dw.binding()],
       workgroups: grid,
     });
@@ -328,7 +328,7 @@ export function conv2dBiasGrad(dy: Tensor): Tensor {
   imageChunks(e, op, n, [img]).forEach(({ n0, count }, i) => {
     e.dispatch({
       kernel: biasGradKernel,
-      params: [count, o, oh * ow, i > 0 ? 1 : 0],
+      params: { n: count, o, hw: oh * ow, accumulate: i > 0 ? 1 : 0 },
       buffers: [dy.binding(n0 * img, count * img), db.binding()],
       workgroups: [o],
     });

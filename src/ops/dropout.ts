@@ -5,13 +5,13 @@
 // recomputes it, and the same (seed, step) gives the same mask on every run and any chunking.
 import dropoutWgsl from '../../kernels/dropout.wgsl';
 import { AlexnetError } from '../errors.js';
-import { f32 } from '../gpu/engine.js';
-import { ceilDiv, grid1d } from '../gpu/grid.js';
-import type { Kernel } from '../gpu/pipelines.js';
+import { f32, stepParam } from '../gpu/engine.js';
+import { defineKernel } from '../gpu/kernel.js';
+import { dispatchChunked } from '../tensor/chunked.js';
 import { Tensor, expectDType } from '../tensor/tensor.js';
 import { recordOp } from '../tape.js';
 
-const dropoutKernel: Kernel = { name: 'dropout', code: dropoutWgsl };
+const dropoutKernel = defineKernel('dropout', dropoutWgsl);
 
 export interface DropoutOptions {
   /** Seed of the run (any integer; taken mod 2³²). */
@@ -28,14 +28,12 @@ function applyMask(x: Tensor, p: number, seed: number, step: number): Tensor {
   // P(keep) = keep/2³²; p = 1 keeps nothing (and scales nothing, so no 0·∞)
   const keep = Math.min(0xffffffff, Math.floor((1 - p) * 2 ** 32));
   const scale = p < 1 ? 1 / (1 - p) : 0;
-  for (const c of x.chunks()) {
-    x.engine.dispatch({
-      kernel: dropoutKernel,
-      params: [c.count, c.start, seed >>> 0, step >>> 0, keep, f32(scale)],
-      buffers: [x.binding(c.start, c.count), y.binding(c.start, c.count)],
-      workgroups: grid1d(ceilDiv(c.count, 256)),
-    });
-  }
+  dispatchChunked(x, {
+    kernel: dropoutKernel,
+    params: (c) => ({ n: c.count, base: c.start, seed: seed >>> 0, step: stepParam(step), keep, scale: f32(scale) }),
+    buffers: (c) => [x.binding(c.start, c.count), y.binding(c.start, c.count)],
+    perInvocation: 1,
+  });
   return y;
 }
 

@@ -14,16 +14,16 @@ import colSumWgsl from '../../kernels/col_sum.wgsl';
 import { LimitError, ShapeError, fmtShape } from '../errors.js';
 import { f32 } from '../gpu/engine.js';
 import { ceilDiv } from '../gpu/grid.js';
-import type { Kernel } from '../gpu/pipelines.js';
+import { defineKernel } from '../gpu/kernel.js';
 import { Tensor, expectDType } from '../tensor/tensor.js';
 import { activationBackward } from './activation.js';
 import { recordOp } from '../tape.js';
 
 const TM = 8,
   TN = 16; // register tile of gemm.wgsl
-const gemmKernel: Kernel = { name: 'gemm', code: gemmWgsl };
-const transposeKernel: Kernel = { name: 'gemm_transpose', code: transposeWgsl };
-const colSumKernel: Kernel = { name: 'col_sum', code: colSumWgsl };
+const gemmKernel = defineKernel('gemm', gemmWgsl);
+const transposeKernel = defineKernel('gemm_transpose', transposeWgsl);
+const colSumKernel = defineKernel('col_sum', colSumWgsl);
 
 /** A matrix inside a tensor: elements [start, start+count) are bound; (r, c) is at off + r·ld + c there. */
 export interface MatrixRef {
@@ -86,7 +86,19 @@ export function gemm(o: {
   c.t.engine.dispatch({
     kernel: gemmKernel,
     overrides,
-    params: [M, N, K, a.ld, b.ld, c.ld, a.off, b.off, c.off, o.bias?.off ?? 0, wgx],
+    params: {
+      M,
+      N,
+      K,
+      lda: a.ld,
+      ldb: b.ld,
+      ldc: c.ld,
+      offA: a.off,
+      offB: b.off,
+      offC: c.off,
+      offBias: o.bias?.off ?? 0,
+      wgx,
+    },
     buffers: [bind4(a), bind4(b), biasBinding, bind4(c)],
     workgroups: [ceilDiv(N, TN * wgx), ceilDiv(M, (TM * 64) / wgx)],
   });
@@ -103,7 +115,7 @@ function transposed(x: Tensor): MatrixRef {
   const t = new Tensor(x.engine, [C, ld], 'f32', { name: `${x.name}ᵀ` });
   x.engine.dispatch({
     kernel: transposeKernel,
-    params: [R, C, C, ld],
+    params: { R, C, ldi: C, ldo: ld },
     buffers: [x.binding(), t.binding()],
     workgroups: [ceilDiv(R, 8), ceilDiv(C, 8)],
   });
@@ -117,7 +129,7 @@ export function colSum(x: Tensor, out: Tensor, scale = 1): Tensor {
     throw new ShapeError(`colSum: x ${fmtShape(x.shape)} and out ${fmtShape(out.shape)} do not fit`);
   x.engine.dispatch({
     kernel: colSumKernel,
-    params: [M, N, N, f32(scale)],
+    params: { M, N, ld: N, scale: f32(scale) },
     buffers: [x.binding(), out.binding()],
     workgroups: [ceilDiv(N, 64)],
   });

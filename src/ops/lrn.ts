@@ -11,14 +11,14 @@
 import { ShapeError, fmtShape } from '../errors.js';
 import { f32 } from '../gpu/engine.js';
 import { ceilDiv, grid1d } from '../gpu/grid.js';
-import type { Kernel } from '../gpu/pipelines.js';
+import { defineKernel, type Kernel } from '../gpu/kernel.js';
 import { Tensor, expectDType, expectShape } from '../tensor/tensor.js';
 import lrnFwdWgsl from '../../kernels/lrn_fwd.wgsl';
 import lrnBwdWgsl from '../../kernels/lrn_bwd.wgsl';
 import { recordOp } from '../tape.js';
 
-const lrnFwd: Kernel = { name: 'lrn_fwd', code: lrnFwdWgsl };
-const lrnBwd: Kernel = { name: 'lrn_bwd', code: lrnBwdWgsl };
+const lrnFwd = defineKernel('lrn_fwd', lrnFwdWgsl);
+const lrnBwd = defineKernel('lrn_bwd', lrnBwdWgsl);
 
 export interface LrnOptions {
   /** Channels in the window, n (5; at most 16). Odd n: c ± ⌊n/2⌋ as in the paper; even n: [c − n/2, c + n/2 − 1] as PyTorch. */
@@ -56,7 +56,7 @@ function dispatchImages(kernel: Kernel, x: Tensor, o: LrnOptions, tensors: Tenso
     x.engine.dispatch({
       kernel,
       overrides: { SIZE: o.size },
-      params: [pixels, C, H * W, f32(o.alpha), f32(o.beta), f32(o.k)],
+      params: { n: pixels, C, HW: H * W, alpha: f32(o.alpha), beta: f32(o.beta), k: f32(o.k) },
       buffers: tensors.map((t) => t.binding(c.start, c.count)),
       workgroups: grid1d(ceilDiv(pixels, 256)),
     });

@@ -10,7 +10,7 @@ import { LimitError, ShapeError, fmtShape } from '../errors.js';
 import type { Engine } from '../gpu/engine.js';
 import { ceilDiv, grid1d } from '../gpu/grid.js';
 import { itemChunks } from '../gpu/chunks.js';
-import type { Kernel } from '../gpu/pipelines.js';
+import { defineKernel, type Kernel } from '../gpu/kernel.js';
 import { Tensor, expectDType, expectShape } from '../tensor/tensor.js';
 import maxpoolFwdWgsl from '../../kernels/maxpool_fwd.wgsl';
 import maxpoolBwdWgsl from '../../kernels/maxpool_bwd.wgsl';
@@ -18,10 +18,10 @@ import avgpoolFwdWgsl from '../../kernels/avgpool_fwd.wgsl';
 import avgpoolBwdWgsl from '../../kernels/avgpool_bwd.wgsl';
 import { recordOp } from '../tape.js';
 
-const maxpoolFwd: Kernel = { name: 'maxpool_fwd', code: maxpoolFwdWgsl };
-const maxpoolBwd: Kernel = { name: 'maxpool_bwd', code: maxpoolBwdWgsl };
-const avgpoolFwd: Kernel = { name: 'avgpool_fwd', code: avgpoolFwdWgsl };
-const avgpoolBwd: Kernel = { name: 'avgpool_bwd', code: avgpoolBwdWgsl };
+const maxpoolFwd = defineKernel('maxpool_fwd', maxpoolFwdWgsl);
+const maxpoolBwd = defineKernel('maxpool_bwd', maxpoolBwdWgsl);
+const avgpoolFwd = defineKernel('avgpool_fwd', avgpoolFwdWgsl);
+const avgpoolBwd = defineKernel('avgpool_bwd', avgpoolBwdWgsl);
 
 type Pair = number | readonly [number, number];
 
@@ -112,7 +112,7 @@ function dispatchPlanes(
     engine.dispatch({
       kernel,
       overrides,
-      params: [n],
+      params: { n },
       buffers: tensors.map(([t, m]) => t.binding(p0 * m, np * m)),
       workgroups: grid1d(ceilDiv(n, 256)),
     });

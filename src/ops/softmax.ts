@@ -14,20 +14,29 @@ import softmaxWgsl from '../../kernels/softmax.wgsl';
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import { f32 } from '../gpu/engine.js';
 import { ceilDiv, grid1d } from '../gpu/grid.js';
-import type { Kernel } from '../gpu/pipelines.js';
+import { defineKernel } from '../gpu/kernel.js';
 import { Tensor, expectDType } from '../tensor/tensor.js';
 import { colSum } from './linear.js';
 import { recordOp } from '../tape.js';
 
-const xentKernel: Kernel = { name: 'softmax_xent', code: xentWgsl };
-const xentBwdKernel: Kernel = { name: 'softmax_xent_bwd', code: xentBwdWgsl };
-const softmaxKernel: Kernel = { name: 'softmax', code: softmaxWgsl };
+const xentKernel = defineKernel('softmax_xent', xentWgsl);
+const xentBwdKernel = defineKernel('softmax_xent_bwd', xentBwdWgsl);
+const softmaxKernel = defineKernel('softmax', softmaxWgsl);
 
 function checkLogits(op: string, logits: Tensor): [number, number] {
   if (logits.shape.length !== 2 || logits.shape[1] < 1)
     throw new ShapeError(`${op}: logits must be [B, K] with K ≥ 1, got ${fmtShape(logits.shape)}`);
   expectDType(op, 'logits', logits, 'f32');
   return [logits.shape[0], logits.shape[1]];
+}
+
+/** Labels last written from the host must lie in [0, K): a ValueError names the first that does not. */
+export function checkLabels(op: string, labels: Tensor, K: number): void {
+  const r = labels.valueRange;
+  if (r && (r.min < 0 || r.max >= K)) {
+    const [v, at] = r.min < 0 ? [r.min, r.minAt] : [r.max, r.maxAt];
+    throw new ValueError(`${op}: label ${v} at index ${at} of '${labels.name}' is outside [0, ${K}) for ${K} classes`);
+  }
 }
 
 /**
@@ -42,20 +51,14 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
       `softmaxCrossEntropy: labels ${fmtShape(labels.shape)} do not match logits ${fmtShape(logits.shape)} (expected [${B}])`,
     );
   }
-  const r = labels.valueRange;
-  if (r && (r.min < 0 || r.max >= K)) {
-    const [v, at] = r.min < 0 ? [r.min, r.minAt] : [r.max, r.maxAt];
-    throw new ValueError(
-      `softmaxCrossEntropy: label ${v} at index ${at} of '${labels.name}' is outside [0, ${K}) for logits ${fmtShape(logits.shape)}`,
-    );
-  }
+  checkLabels('softmaxCrossEntropy', labels, K);
   const e = logits.engine;
   const dlogits = new Tensor(e, [B, K], 'f32', { name: 'dlogits' });
   const rowloss = new Tensor(e, [B], 'f32', { name: 'rowloss' });
   const loss = new Tensor(e, [1], 'f32', { name: 'loss' });
   e.dispatch({
     kernel: xentKernel,
-    params: [B, K, f32(1 / B)],
+    params: { B, K, scale: f32(1 / B) },
     buffers: [logits.binding(), labels.binding(), dlogits.binding(), rowloss.binding()],
     workgroups: [ceilDiv(B, 64)],
   });
@@ -70,7 +73,7 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
       const dx = new Tensor(e, [B, K], 'f32', { name: 'dlogits' });
       e.dispatch({
         kernel: xentBwdKernel,
-        params: [dx.size],
+        params: { n: dx.size },
         buffers: [dlogits.binding(), dloss.binding(), dx.binding()],
         workgroups: grid1d(ceilDiv(dx.size, 256)),
       });
@@ -86,7 +89,7 @@ export function softmax(logits: Tensor): Tensor {
   const probs = new Tensor(logits.engine, [B, K], 'f32', { name: 'probs' });
   logits.engine.dispatch({
     kernel: softmaxKernel,
-    params: [B, K],
+    params: { B, K },
     buffers: [logits.binding(), probs.binding()],
     workgroups: [ceilDiv(B, 64)],
   });

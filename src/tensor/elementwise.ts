@@ -2,26 +2,25 @@
 // Each works on tensors of any size by binding them in chunks that fit one storage binding.
 import { ShapeError, fmtShape } from '../errors.js';
 import { f32 } from '../gpu/engine.js';
-import { ceilDiv, grid1d } from '../gpu/grid.js';
-import type { Kernel } from '../gpu/pipelines.js';
+import { ceilDiv } from '../gpu/grid.js';
+import { dispatchChunked } from './chunked.js';
+import { defineKernel } from '../gpu/kernel.js';
 import fillWgsl from '../../kernels/fill.wgsl';
 import axpyWgsl from '../../kernels/axpy.wgsl';
 import { expectDType, type Tensor } from './tensor.js';
 
-const fillKernel: Kernel = { name: 'fill', code: fillWgsl };
-const axpyKernel: Kernel = { name: 'axpy', code: axpyWgsl };
+const fillKernel = defineKernel('fill', fillWgsl);
+const axpyKernel = defineKernel('axpy', axpyWgsl);
 
 /** t[:] = value */
 export function fill(t: Tensor, value: number): Tensor {
   t.markWritten();
-  for (const c of t.chunks()) {
-    t.engine.dispatch({
-      kernel: fillKernel,
-      params: [ceilDiv(c.count, 4), f32(value)],
-      buffers: [t.bindingVec4(c.start, c.count)],
-      workgroups: grid1d(ceilDiv(c.count, 1024)),
-    });
-  }
+  dispatchChunked(t, {
+    kernel: fillKernel,
+    params: (c) => ({ n: ceilDiv(c.count, 4), value: f32(value) }),
+    buffers: (c) => [t.bindingVec4(c.start, c.count)],
+    perInvocation: 4,
+  });
   return t;
 }
 
@@ -32,14 +31,12 @@ export function axpby(a: number, x: Tensor, b: number, y: Tensor): Tensor {
   expectDType('axpby', 'x', x, 'f32');
   expectDType('axpby', 'y', y, 'f32');
   y.markWritten();
-  for (const c of y.chunks()) {
-    y.engine.dispatch({
-      kernel: axpyKernel,
-      params: [ceilDiv(c.count, 4), f32(a), f32(b)],
-      buffers: [x.bindingVec4(c.start, c.count), y.bindingVec4(c.start, c.count)],
-      workgroups: grid1d(ceilDiv(c.count, 1024)),
-    });
-  }
+  dispatchChunked(y, {
+    kernel: axpyKernel,
+    params: (c) => ({ n: ceilDiv(c.count, 4), a: f32(a), b: f32(b) }),
+    buffers: (c) => [x.bindingVec4(c.start, c.count), y.bindingVec4(c.start, c.count)],
+    perInvocation: 4,
+  });
   return y;
 }
 

@@ -3,13 +3,13 @@
 // The trainer watches the input, the loss and every gradient each step; a tape given the monitor
 // also watches every op's output and every gradient it produces (debugging, --check-numerics).
 import type { Engine } from '../gpu/engine.js';
-import { ceilDiv, grid1d } from '../gpu/grid.js';
-import type { Kernel } from '../gpu/pipelines.js';
+import { defineKernel } from '../gpu/kernel.js';
+import { dispatchChunked } from './chunked.js';
 import { fill } from './elementwise.js';
 import { Tensor } from './tensor.js';
 import nonfiniteWgsl from '../../kernels/nonfinite.wgsl';
 
-const kernel: Kernel = { name: 'nonfinite', code: nonfiniteWgsl };
+const kernel = defineKernel('nonfinite', nonfiniteWgsl);
 
 export interface BadTensor {
   /** What was watched, e.g. 'loss', 'gradient of conv3.weight', 'conv2 (lrn) output'. */
@@ -19,6 +19,12 @@ export interface BadTensor {
   kind: 'NaN' | 'Inf' | 'NaN and Inf';
   /** Watched tensors that were non-finite in all (this one included). */
   count: number;
+}
+
+/** Watches made by a step: their labels in order, and how many the capacity dropped. */
+export interface Watches {
+  labels: string[];
+  dropped: number;
 }
 
 export class NumericsMonitor {
@@ -52,14 +58,33 @@ export class NumericsMonitor {
     const slot = this.labels.length;
     this.labels.push(label);
     const flags = this.flags.binding();
-    for (const c of t.chunks()) {
-      this.engine.dispatch({
-        kernel,
-        params: [c.count, slot],
-        buffers: [t.bindingVec4(c.start, c.count), flags],
-        workgroups: grid1d(ceilDiv(c.count, 1024)),
-      });
-    }
+    dispatchChunked(t, {
+      kernel,
+      params: (c) => ({ n: c.count, slot }),
+      buffers: (c) => [t.bindingVec4(c.start, c.count), flags],
+      perInvocation: 4,
+    });
+  }
+
+  /** Where the watches stand, to replay a recorded step's watches (src/train/recorded_step.ts). */
+  mark(): { watched: number; dropped: number } {
+    return { watched: this.labels.length, dropped: this.dropped };
+  }
+
+  /** The watches since `m`: their labels, and how many were dropped. */
+  since(m: { watched: number; dropped: number }): Watches {
+    return { labels: this.labels.slice(m.watched), dropped: this.dropped - m.dropped };
+  }
+
+  /** A replayed step made these watches (its dispatches are in the recording): take their labels. */
+  replayed(w: Watches): void {
+    this.labels.push(...w.labels);
+    this.dropped += w.dropped;
+  }
+
+  /** The flags' buffer, which a recorded step binds. */
+  get buffer(): GPUBuffer {
+    return this.flags.buffer;
   }
 
   /** Number of tensors watched since reset(). */

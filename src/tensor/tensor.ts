@@ -3,6 +3,7 @@
 // (lavapipe: 128 MiB) are bound in chunks by the ops that accept them (see chunks()).
 import { DisposedError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import type { Engine } from '../gpu/engine.js';
+import { itemChunks } from '../gpu/chunks.js';
 
 export type DType = 'f32' | 'u32' | 'i32';
 export type HostArray = Float32Array | Uint32Array | Int32Array;
@@ -143,24 +144,10 @@ export class Tensor {
    * start at an offset the device can bind. Small tensors give one range.
    */
   chunks(rowElems = 1): Array<{ start: number; count: number }> {
-    const e = this.engine;
-    const align = Math.max(1, e.limits.minStorageBufferOffsetAlignment / 4);
-    let rows = Math.floor(e.maxBindingElems / rowElems);
-    const total = this.size / rowElems;
-    if (rows >= total) return [{ start: 0, count: this.size }];
-    // rows per chunk must keep each chunk's start aligned
-    while (rows > 0 && (rows * rowElems) % align !== 0) rows--;
-    if (rows === 0)
-      throw new ShapeError(
-        `tensor '${this.name}' ${fmtShape(this.shape)}: a row of ${rowElems} elements cannot be bound`,
-      );
-    // balance chunk sizes (fc6's 4096 rows split in two 2048-row halves)
-    const n = Math.ceil(total / rows);
-    let per = Math.ceil(total / n);
-    while ((per * rowElems) % align !== 0) per++;
-    const out = [];
-    for (let r = 0; r < total; r += per) out.push({ start: r * rowElems, count: Math.min(per, total - r) * rowElems });
-    return out;
+    const rows = itemChunks(this.engine, `tensor '${this.name}' ${fmtShape(this.shape)}`, this.size / rowElems, [
+      rowElems,
+    ]);
+    return rows.map(({ start, count }) => ({ start: start * rowElems, count: count * rowElems }));
   }
 
   /** A tensor of another shape sharing this one's storage (−1 infers one dimension); `op` names the caller in errors. */

@@ -4,6 +4,7 @@ import type { Engine } from '../gpu/engine.js';
 import { Model } from '../models/model.js';
 import type { Arch, ArchName } from '../models/spec.js';
 import { SGD } from '../optim.js';
+import { compareHostTime, type HostComparison, hostLine } from './host_time.js';
 import { trainStep } from './step.js';
 import { Tensor } from '../tensor/tensor.js';
 
@@ -21,6 +22,8 @@ export interface StepProfile {
   wallMs: number;
   imagesPerSecond: number;
   dispatches: number;
+  /** Host time to encode a step, unrecorded against replayed (host_time.ts). */
+  host: HostComparison;
 }
 
 /** Run `warmup` plain steps, then one profiled step of `arch` on a synthetic batch. */
@@ -51,6 +54,7 @@ export async function profileStep(
     await step(warmup);
     const wallMs = performance.now() - t0;
     const entries = await engine.stopProfile();
+    const host = await compareHostTime(model, opt, x, y, 3, warmup + 1);
     const byLabel = new Map<string, ProfileRow>();
     for (const e of entries) {
       const label = e.label || '(other)';
@@ -78,6 +82,7 @@ export async function profileStep(
       wallMs,
       imagesPerSecond: batch / (wallMs / 1000),
       dispatches: entries.length,
+      host,
     };
   } finally {
     x.dispose();
@@ -101,5 +106,14 @@ export function formatProfile(p: StepProfile, title: string): string {
   lines.push(
     `step wall time ${p.wallMs.toFixed(1)} ms (${p.imagesPerSecond.toFixed(1)} images/s), ${p.dispatches} dispatches`,
   );
+  const h = p.host;
+  const MiB = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+  lines.push(
+    `device memory: ${MiB(h.memory.unrecordedPeak)} unrecorded (pool peak), ${MiB(h.memory.replayed)} replayed` +
+      (h.memory.plan ? ` (arenas ${MiB(h.memory.plan.plannedBytes)}, least ${MiB(h.memory.plan.minimumBytes)})` : ''),
+  );
+  if (!h.replayed) return [...lines, `not replayed: ${h.reason}`, hostLine(h.unrecorded, 'unrecorded')].join('\n');
+  lines.push(`${hostLine(h.unrecorded, 'unrecorded')} (${h.unrecorded.submits} submits a step with the read)`);
+  lines.push(`${hostLine(h.replayed, 'replayed')} (${h.replayed.submits} submits a step with the read)`);
   return lines.join('\n');
 }

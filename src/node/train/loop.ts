@@ -9,7 +9,7 @@ import type { NumericsMonitor } from '../../tensor/numerics.js';
 import { evaluate } from '../../train/evaluate.js';
 import { topkHits } from '../../train/metrics.js';
 import { batchInput } from '../../train/input.js';
-import { trainStep } from '../../train/step.js';
+import type { RecordedStep } from '../../train/recorded_step.js';
 import { type DataWaitWatch, numericalFailure, type StuckLossWatch } from '../../train/watchdog.js';
 import { saveCheckpoint } from '../files/checkpoint.js';
 import type { CheckpointPolicy } from './checkpoints.js';
@@ -26,6 +26,10 @@ export interface Loop {
   run: Run;
   x: Tensor;
   y: Tensor;
+  /** The training step, recorded once and replayed (falls back to trainStep by itself). */
+  steps: RecordedStep;
+  /** Steps of this process that replayed the recording. */
+  replayedSteps: number;
   numerics: NumericsMonitor;
   checkpoints: CheckpointPolicy;
   metrics: MetricsLog;
@@ -91,19 +95,17 @@ async function step(l: Loop, epoch: number, batch: Batch): Promise<void> {
   io.beforeStep?.(n, model);
   numerics.reset();
   numerics.watch(l.x, 'input batch');
-  const r = trainStep(model, run.opt, l.x, l.y, {
+  // recorded on the first step and replayed after, unless a test hook looks inside the step
+  const hook = io.beforeUpdate;
+  const r = l.steps.step({
     lr: run.schedule.lr,
     seed: o.seed,
     step: p.step,
     numerics: o.checkNumerics ? numerics : undefined,
-    afterForward: (loss) => numerics.watch(loss, 'loss'),
-    beforeUpdate: () => {
-      io.beforeUpdate?.(n, model);
-      // gradients in the order the backward pass produced them (last layer first)
-      for (let k = model.params.length - 1; k >= 0; k--)
-        if (model.params[k].grad) numerics.watch(model.params[k].grad!, `gradient of ${model.params[k].name}`);
-    },
+    watch: numerics,
+    beforeUpdate: hook && (() => hook(n, model)),
   });
+  if (l.steps.mode === 'replayed') l.replayedSteps++;
   const [lv, lg, bad] = await Promise.all([r.loss.readF32(), r.logits.readF32(), numerics.firstBad()]);
   r.release();
   const loss = lv[0];
@@ -247,6 +249,7 @@ export async function finish(l: Loop, started: number): Promise<TrainSummary> {
     val: summary,
     imagesPerSecond: (p.step * o.batchSize) / (p.elapsedMs / 1000),
     wallMs: performance.now() - started,
+    replayedSteps: l.replayedSteps,
   };
 }
 

@@ -74,4 +74,6 @@ export interface TrainSummary {
   val?: { top1Error: number; top5Error: number; tenCrop?: { top1Error: number; top5Error: number } };
   imagesPerSecond: number;
   wallMs: number;
+  /** Steps of this process that replayed the recorded step (the others ran unrecorded or recorded it). */
+  replayedSteps: number;
 }

@@ -11,6 +11,7 @@ import { DeviceError } from '../../errors.js';
 import type { Engine } from '../../gpu/engine.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { NumericsMonitor } from '../../tensor/numerics.js';
+import { RecordedStep } from '../../train/recorded_step.js';
 import { DataWaitWatch, StuckLossWatch } from '../../train/watchdog.js';
 import { createEngine } from '../dawn.js';
 import { removeStaleTemps } from '../files/atomic.js';
@@ -88,14 +89,20 @@ async function runTraining(o: TrainOptions, io: TrainIO, engine: Engine): Promis
     `${model.arch.name}: ${model.parameterCount.toLocaleString('en')} parameters, input ${train.channels}×${model.inputSize}×${model.inputSize}, ` +
       `${model.classes} classes, ${train.length} training images, batch ${o.batchSize}, ${run.loader.batchesPerEpoch} steps/epoch, lr ${run.schedule.lr}`,
   );
+  const x = new Tensor(engine, [o.batchSize, train.channels, model.inputSize, model.inputSize], 'f32', {
+    name: 'input',
+  });
+  const y = new Tensor(engine, [o.batchSize], 'i32', { name: 'labels' });
   const loop: Loop = {
     o,
     io,
     engine,
     run,
     metrics,
-    x: new Tensor(engine, [o.batchSize, train.channels, model.inputSize, model.inputSize], 'f32', { name: 'input' }),
-    y: new Tensor(engine, [o.batchSize], 'i32', { name: 'labels' }),
+    x,
+    y,
+    steps: new RecordedStep(model, run.opt, x, y),
+    replayedSteps: 0,
     numerics: new NumericsMonitor(engine),
     checkpoints: new CheckpointPolicy(
       ckptPath,
@@ -119,6 +126,7 @@ async function runTraining(o: TrainOptions, io: TrainIO, engine: Engine): Promis
           checkpoint: ckptPath,
           imagesPerSecond: 0,
           wallMs: performance.now() - started,
+          replayedSteps: loop.replayedSteps,
         }
       : await finish(loop, started);
   } catch (e) {
@@ -132,6 +140,7 @@ async function runTraining(o: TrainOptions, io: TrainIO, engine: Engine): Promis
     }
     throw e;
   } finally {
+    loop.steps.dispose();
     loop.numerics.dispose();
     loop.x.dispose();
     loop.y.dispose();
