@@ -11,6 +11,10 @@
 //   npm run bench -- --peers               then TF.js-WebGPU, PyTorch and jax-js on the same shapes
 //   npm run bench -- --peers=tfjs-convbwd,torch --peer-timeout=300
 //
+//   npm run bench -- --gpu                 the GPU profile (bench/gpu.sh runs it): tune, host and batch-128
+//                                          end-to-end rows, autotuned, PyTorch+CUDA beside them when
+//                                          installed; writes bench/results/<adapter>.json
+//
 // Other flags: --reps N (timed runs per kernel row, default 5), --combined (time conv fwd+bwd at
 // batch 8 as one pass instead of summing the three directions' runs), --e2e-steps N (timed steps of
 // every end-to-end case), --wall (wall time even where timestamp queries exist), --wait-idle[=S]
@@ -19,7 +23,8 @@
 // --peers-dir DIR (default $TMPDIR/alexnet-wgsl-peers), --peer-timeout S (per peer job, default 900),
 // --loader-images N (the image pipeline's generated JPEGs, default 2000; bench/lib/loader_rows.ts).
 // Host rows (`host mini b128`, `host paper b128`, …): host time to encode a step, replayed against
-// unrecorded, and device memory against the computed minimum (bench/lib/host_rows.ts).
+// unrecorded, and device memory against the computed minimum (bench/lib/host_rows.ts). Tune rows
+// (`tune tv.conv2 b8`, …): the autotuner's choice against today's tiles (bench/lib/tune_rows.ts).
 // Every row also records the share of the CPUs other processes used while it ran ("others").
 //
 // Every kernel row is validated against the float64 references of test/ref (on sampled
@@ -28,11 +33,12 @@
 // (bench/lib/gpu_timer.ts), else submit → onSubmittedWorkDone. Rates: GFLOP/s = 2·MACs / time
 // against the FMA roof, GB/s = bytes that must move / time against the copy roof (both measured in
 // this run, bench/lib/roofs.ts). The machine is shared: compare ratios within one run.
-import { execFileSync } from 'node:child_process';
-import { writeFileSync, readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createEngine } from '../src/node/dawn.js';
 import { GpuTimer } from './lib/gpu_timer.js';
 import { copyRoofs, fmaName, fmaRoofs, FMA_VARIANTS, type RoofResult } from './lib/roofs.js';
@@ -58,6 +64,7 @@ import { INPUT_CASES, inputName, inputRows } from './lib/input_rows.js';
 import { LOADER_ROWS, loaderRows } from './lib/loader_rows.js';
 import { e2eArch, type E2eArch, type E2eCase } from './lib/e2e.js';
 import { HOST_CASES, hostCase, hostLines, hostName, type HostResult } from './lib/host_rows.js';
+import { tuneName, tuneRows } from './lib/tune_rows.js';
 import { DEFAULT_PEERS, PEER_JOBS, peersReport, readResults, runPeers, type PeerEntry } from './lib/peers.js';
 
 const { filters, flags } = parseArgs(process.argv.slice(2), [
@@ -71,6 +78,9 @@ const { filters, flags } = parseArgs(process.argv.slice(2), [
   'loader-images',
 ]);
 const quick = 'quick' in flags;
+/** --gpu: the profile for a machine with a real GPU (bench/gpu.sh): tune rows, host rows, end to end at batch 128, autotuned, PyTorch beside it. */
+const gpuProfile = 'gpu' in flags;
+if (gpuProfile && filters.length === 0) filters.push('tune', 'host ', 'e2e paper b128', 'e2e torchvision b128');
 const reps = Number(flags.reps ?? (quick ? 3 : 5));
 /** --naive[=N]: the naive kernels' rows too (`naive tv.conv2 fwd b8`…), N timed runs each (default 2: they are slow). */
 const naiveReps = 'naive' in flags ? (flags.naive === 'true' ? 2 : Number(flags.naive)) : 0;
@@ -90,25 +100,34 @@ const report = new Report(cmd, say);
 // ------------------------------------------------------------------------------------ cases
 const e2eSteps = flags['e2e-steps'] !== undefined ? Number(flags['e2e-steps']) : undefined;
 const steps = (n: number) => e2eSteps ?? n;
-const E2E: Record<E2eArch, E2eCase[]> = quick
-  ? {
-      paper: [],
-      torchvision: [{ arch: 'torchvision', batch: 8, warmup: 1, synthetic: steps(2), loader: steps(1) }],
-      mini: [{ arch: 'mini', batch: 128, warmup: 1, synthetic: steps(3), loader: steps(3) }],
-      small28: [{ arch: 'small28', batch: 128, warmup: 1, synthetic: steps(3), loader: 0 }],
-    }
-  : {
-      paper: [
-        { arch: 'paper', batch: 8, warmup: 1, synthetic: steps(3), loader: steps(2) },
-        { arch: 'paper', batch: 32, warmup: 1, synthetic: steps(2), loader: steps(1) },
-      ],
-      torchvision: [
-        { arch: 'torchvision', batch: 8, warmup: 1, synthetic: steps(3), loader: steps(2) },
-        { arch: 'torchvision', batch: 32, warmup: 1, synthetic: steps(2), loader: steps(1) },
-      ],
-      mini: [{ arch: 'mini', batch: 128, warmup: 2, synthetic: steps(10), loader: steps(10) }],
-      small28: [{ arch: 'small28', batch: 128, warmup: 2, synthetic: steps(7), loader: 0 }],
-    };
+const GPU_E2E = (arch: 'paper' | 'torchvision'): E2eCase => ({
+  arch,
+  batch: 128,
+  warmup: 2,
+  synthetic: steps(10),
+  loader: 0,
+});
+const E2E: Record<E2eArch, E2eCase[]> = gpuProfile
+  ? { paper: [GPU_E2E('paper')], torchvision: [GPU_E2E('torchvision')], mini: [], small28: [] }
+  : quick
+    ? {
+        paper: [],
+        torchvision: [{ arch: 'torchvision', batch: 8, warmup: 1, synthetic: steps(2), loader: steps(1) }],
+        mini: [{ arch: 'mini', batch: 128, warmup: 1, synthetic: steps(3), loader: steps(3) }],
+        small28: [{ arch: 'small28', batch: 128, warmup: 1, synthetic: steps(3), loader: 0 }],
+      }
+    : {
+        paper: [
+          { arch: 'paper', batch: 8, warmup: 1, synthetic: steps(3), loader: steps(2) },
+          { arch: 'paper', batch: 32, warmup: 1, synthetic: steps(2), loader: steps(1) },
+        ],
+        torchvision: [
+          { arch: 'torchvision', batch: 8, warmup: 1, synthetic: steps(3), loader: steps(2) },
+          { arch: 'torchvision', batch: 32, warmup: 1, synthetic: steps(2), loader: steps(1) },
+        ],
+        mini: [{ arch: 'mini', batch: 128, warmup: 2, synthetic: steps(10), loader: steps(10) }],
+        small28: [{ arch: 'small28', batch: 128, warmup: 2, synthetic: steps(7), loader: 0 }],
+      };
 const e2eName = (c: E2eCase, mode: string) => `e2e ${c.arch} b${c.batch} ${mode}`;
 for (const list of Object.values(E2E)) {
   for (const c of list) {
@@ -145,6 +164,8 @@ if ('list' in flags) {
       if (c.synthetic) names.push(e2eName(c, 'synthetic'));
       if (c.loader) names.push(e2eName(c, 'loader'));
     }
+  for (const n of gpuProfile ? [128] : quick ? [8] : [8, 32])
+    names.push(...CONV_LAYERS.map((L) => tuneName(L.name, n)).filter(want));
   names.push(...HOST_CASES.map(hostName).filter(want));
   names.push(...LOADER_ROWS.filter(want));
   console.log(names.join('\n'));
@@ -318,8 +339,21 @@ if (e2eCases.length) {
       report,
       arch as E2eArch,
       cs.filter((c) => c.synthetic > 0 || c.loader > 0),
-      { dawnFlags: DAWN_FLAGS, waitIdleS, log: (s) => say(`  ${s}`) },
+      { dawnFlags: DAWN_FLAGS, waitIdleS, log: (s) => say(`  ${s}`), autotune: gpuProfile ? 'cached' : 'off' },
     );
+  }
+}
+const tuneBatches = gpuProfile ? [128] : quick ? [8] : [8, 32];
+if (tuneBatches.some((n) => CONV_LAYERS.some((L) => want(tuneName(L.name, n))))) {
+  report.section(
+    "Autotune: the tuner's choice against today's tiles, every AlexNet conv direction (ms, GPU timestamps)",
+  );
+  const e = await createEngine({ dawnFlags: DAWN_FLAGS });
+  try {
+    machine.tune = [];
+    for (const n of tuneBatches) (machine.tune as unknown[]).push(...(await tuneRows(e, n, reps, want, say)));
+  } finally {
+    e.dispose();
   }
 }
 const hostCases = HOST_CASES.filter((c) => want(hostName(c)) && (!quick || c.arch === 'mini'));
@@ -328,7 +362,7 @@ if (hostCases.length) {
   const results: HostResult[] = [];
   for (const c of hostCases) {
     say(`  ${hostName(c)}: ${quick ? 2 : 3} unrecorded steps, then recorded and ${quick ? 2 : 3} replayed …`);
-    results.push(await hostCase(c, quick ? 2 : 3, DAWN_FLAGS));
+    results.push(await hostCase(c, quick ? 2 : 3, DAWN_FLAGS, gpuProfile ? 'cached' : 'off'));
   }
   for (const l of hostLines(results)) say(l);
   machine.host = results;
@@ -480,6 +514,42 @@ if (peerReport) {
 }
 
 // ------------------------------------------------------------------------------------ output
+// ------------------------------------------------------------------------------------ PyTorch on this GPU (--gpu)
+if (gpuProfile) {
+  const probe = spawnSync('python3', ['-c', 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)']);
+  if (probe.status !== 0) say('\nPyTorch with CUDA is not installed here: no same-GPU reference in this run');
+  else {
+    report.section('PyTorch, the same training step on the same GPU (cuDNN fp32, TF32 off), and ours against it');
+    const script = join(dirname(fileURLToPath(import.meta.url)), 'torch', 'alexnet_step.py');
+    const tmp = join(os.tmpdir(), `alexnet-torch-${process.pid}.json`);
+    const r = spawnSync('python3', [script, '--arch', 'paper,torchvision', '--batch', '128', '--json', tmp], {
+      encoding: 'utf8',
+      timeout: 600_000,
+    });
+    if (r.status !== 0) say(`PyTorch step failed: ${r.stderr.trim().split('\n').at(-1)}`);
+    else {
+      const torch = JSON.parse(readFileSync(tmp, 'utf8')) as Array<{ test: string; images_per_s: number }>;
+      machine.torch = torch;
+      for (const t of torch) {
+        const ours = report.find(`e2e ${t.test.replace(' train ', ' ')} synthetic`);
+        say(
+          `${t.test.padEnd(24)} PyTorch ${t.images_per_s.toFixed(0)} img/s` +
+            (ours ? `, ours ${fmt(rate(ours))} img/s = ${(rate(ours) / t.images_per_s).toFixed(2)}×` : ''),
+        );
+      }
+    }
+  }
+}
+
+const adapterSlug = String(machine.adapter ?? 'adapter')
+  .toLowerCase()
+  .replace(/[^a-z0-9]+/g, '-')
+  .replace(/^-|-$/g, '')
+  .slice(0, 80);
+if (gpuProfile && !flags.json) {
+  mkdirSync('bench/results', { recursive: true });
+  flags.json = join('bench/results', `${adapterSlug}.json`);
+}
 if (flags.json) {
   const out = {
     system: SYSTEM,

@@ -130,4 +130,7 @@ if (!only || only === 'bench') {
     entryPoints: ['bench/main.ts'],
     outdir: 'build/bench',
   });
+  // the GPU profile's script and PyTorch's same step travel with the build (shared/gpu/pack.sh packs build/bench)
+  cpSync('bench/torch', 'build/bench/torch', { recursive: true });
+  cpSync('bench/gpu.sh', 'build/bench/gpu.sh');
 }

@@ -19,15 +19,15 @@ const MUTANTS = [
   {
     name: "LRN α divided by n (PyTorch's convention given the paper's α)",
     file: 'src/ops/lrn.ts',
-    find: 'f32(o.alpha), f32(o.beta), f32(o.k)',
-    replace: 'f32(o.alpha / o.size), f32(o.beta), f32(o.k)',
+    find: 'alpha: f32(o.alpha),',
+    replace: 'alpha: f32(o.alpha / o.size),',
     tests: ['lrn'],
   },
   {
     name: 'weight decay not scaled by the learning rate (update constant)',
     file: 'src/optim.ts',
-    find: 'f32(decay * lr)',
-    replace: 'f32(decay)',
+    find: 'decay_lr: lrParam(lr, decay),',
+    replace: 'decay_lr: f32(decay),',
     tests: ['sgd'],
   },
   {
@@ -73,6 +73,27 @@ const MUTANTS = [
     find: '/ (n - 1))',
     replace: '/ n)',
     tests: ['experiments'],
+  },
+  {
+    name: "a replayed step keeps the recording's step counter (dropout's mask not patched)",
+    file: 'src/gpu/replay.ts',
+    find: 'for (const f of op.perStep) this.patches.push(',
+    replace: 'for (const f of op.perStep.filter((p) => p.param.per === "lr")) this.patches.push(',
+    tests: ['recorded_step'],
+  },
+  {
+    name: 'the arena plan lets buffers that meet at one dispatch share memory',
+    file: 'src/gpu/recording.ts',
+    find: 'placed.filter((p) => p.first <= v.last && v.first <= p.last)',
+    replace: 'placed.filter((p) => p.first < v.last && v.first < p.last)',
+    tests: ['recorded_step'],
+  },
+  {
+    name: 'uniform fields packed in the order the caller wrote them, not the struct order',
+    file: 'src/gpu/uniform.ts',
+    find: 'const p = params[field.name];',
+    replace: 'const p = Object.values(params)[k];',
+    tests: ['kernel'],
   },
 ];
 

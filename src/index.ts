@@ -18,6 +18,7 @@ export {
 } from './gpu/engine.js';
 export type { Overrides } from './gpu/pipelines.js';
 export { defineKernel, type Kernel, type BindingType, type FieldType } from './gpu/kernel.js';
+export { Tuner, MARGIN, type AutotuneMode, type TuneStore, type TuneRow, type TuneBench } from './gpu/tuner.js';
 export type { PoolCounters } from './gpu/buffers.js';
 export type { ProfileEntry } from './gpu/profiler.js';
 export * from './errors.js';
@@ -128,7 +129,9 @@ export { evaluate, type EvalResult, type EvalOptions } from './train/evaluate.js
 export { argmax, topk, topkHits, accuracy } from './train/metrics.js';
 export { profileStep, formatProfile, type StepProfile, type ProfileRow } from './train/profile.js';
 export { trainStep, type StepOptions, type StepResult } from './train/step.js';
-export { RecordedStep, type StepMode } from './train/recorded_step.js';
+export { RecordedStep, type StepMode, type RecordedStepOptions } from './train/recorded_step.js';
+export { compareHostTime, hostLine, type HostComparison, type HostTimes } from './train/host_time.js';
+export { queueStepShapes, tuneQueued, tuneRowText } from './train/tune.js';
 export { planArenas, peakLive, type ArenaPlan, type Virtual } from './gpu/recording.js';
 export { batchInput } from './train/input.js';
 export { augmentPixels, pixelStride, type PixelBatch, type PixelWindows } from './ops/augment_pixels.js';

@@ -15,8 +15,9 @@ import {
   conv2dBackwardFilter,
   conv2dBiasGrad,
   conv2dOutputShape,
-  conv2dTiles,
+  conv2dCandidates,
 } from '../src/ops/conv2d.js';
+import { tileLabel } from '../src/ops/conv2d_tiles.js';
 import { conv2dBackwardRef, conv2dRef } from './ref/conv2d.js';
 import { chunking, gpu, disposeGpu, close, numericGrad, dot } from './helpers.js';
 import { CASES, checkAgainstRef, closeConv, label, makeData, runGpu, type Case } from './cases/conv2d.js';
@@ -59,21 +60,36 @@ test('forward, dx, dw, db match the float64 reference on awkward shapes', async 
   }
 });
 
-test('other tile shapes (what another adapter might choose) give the same results', async () => {
+test('every tile the tuner may choose, in each direction, matches the reference and the default bit for bit', async () => {
   const e = await gpu();
-  const saved = JSON.stringify(conv2dTiles);
   try {
-    // (each tile is a pipeline to compile, ~0.6 s apiece on lavapipe: two tiles, one shape each)
-    for (const [tile, i] of [
-      [{ TM: 4, TN: 16, WG: 64, minWG: 64 }, 1],
-      [{ TM: 12, TN: 5, WG: 16, minWG: 8 }, 5],
-    ] as const) {
-      Object.assign(conv2dTiles, { fwd: tile, bwdData: tile, bwdFilter: tile });
-      const d = makeData(CASES[i], 200 + i);
-      checkAgainstRef(await runGpu(e, d, CASES[i]), d, `tile ${JSON.stringify(tile)} ${label(CASES[i])}`);
+    for (const i of [1, 5]) {
+      const c = CASES[i];
+      const d = makeData(c, 200 + i);
+      e.tuner.force(undefined);
+      const ref = await runGpu(e, d, c); // today's tiles
+      const dirs = ['fwd', 'bwdData', 'bwdFilter'] as const;
+      const cands = dirs.map((dir) => conv2dCandidates(dir, c.x, c.w, d.opts));
+      const most = Math.max(...cands.map((l) => l.length));
+      assert.ok(most >= 3, `${label(c)}: ${most} candidates`);
+      // run k: every direction with its k-th candidate (its last once it has fewer)
+      for (let k = 1; k < most; k++) {
+        const pick = dirs.map((_, j) => tileLabel(cands[j][Math.min(k, cands[j].length - 1)]));
+        e.tuner.force((key) => {
+          const j = dirs.findIndex((dir) => key.startsWith(`conv2d ${dir} `));
+          return j < 0 ? undefined : pick[j];
+        });
+        const got = await runGpu(e, d, c);
+        checkAgainstRef(got, d, `${pick.join(' / ')} ${label(c)}`);
+        for (const part of ['y', 'dx', 'dw', 'db'] as const)
+          assert.ok(
+            got[part].every((v, j) => Object.is(v, ref[part][j])),
+            `${part} with ${pick.join(' / ')} differs from today's tiles`,
+          );
+      }
     }
   } finally {
-    Object.assign(conv2dTiles, JSON.parse(saved));
+    e.tuner.force(undefined);
   }
 });
 

@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LimitError, ShapeError, parameter, Tape, tensor, type Engine } from '../src/index.js';
-import { linear, matmul } from '../src/ops/linear.js';
+import { gemmCandidates, linear, matmul } from '../src/ops/linear.js';
 import { linearBackwardRef, linearRef, matmulRef, type LinearDims } from './ref/linear.js';
 import { cappedEngine, close, disposeGpu, dot, gpu, numericGrad, rand } from './helpers.js';
 
@@ -102,7 +102,7 @@ async function checkLinear(
   bias: boolean,
   seed: number,
   label: string,
-): Promise<void> {
+): Promise<Float32Array[]> {
   const xs = rand(d.B * d.inF, seed),
     ws = rand(d.out * d.inF, seed + 1),
     bs = rand(d.out, seed + 2),
@@ -113,17 +113,53 @@ async function checkLinear(
   const tape = new Tape(e);
   const y = tape.run(() => linear(x, w, b, { relu }));
   const yRef = linearRef(xs, ws, bias ? bs : undefined, d, relu);
-  close(await y.read(), yRef, atolK(d.inF), 1e-5, `${label} y`);
+  const out = [await y.readF32()];
+  close(out[0], yRef, atolK(d.inF), 1e-5, `${label} y`);
   tape.backward(y, tensor(e, gs, [d.B, d.out]));
   const ref = linearBackwardRef(xs, ws, yRef, gs, d, relu);
-  close(await x.grad!.read(), ref.dx, atolK(d.out), 1e-5, `${label} dx`);
-  close(await w.grad!.read(), ref.dw, atolK(d.B), 1e-5, `${label} dw`);
+  out.push(await x.grad!.readF32(), await w.grad!.readF32());
+  close(out[1], ref.dx, atolK(d.out), 1e-5, `${label} dx`);
+  close(out[2], ref.dw, atolK(d.B), 1e-5, `${label} dw`);
   if (b) close(await b.grad!.read(), ref.db, atolK(d.B), 1e-5, `${label} db`);
   tape.dispose();
   x.dispose();
   w.dispose();
   b?.dispose();
+  return out;
 }
+
+test("every GEMM workgroup shape the tuner may choose matches float64 and today's choice bit for bit", async () => {
+  const e = await gpu();
+  try {
+    for (const d of [
+      { B: 5, inF: 37, out: 130 },
+      { B: 33, inF: 70, out: 260 },
+    ]) {
+      e.tuner.force(undefined);
+      const base = await checkLinear(e, d, true, true, 40, `linear ${d.B}x${d.inF}→${d.out}`);
+      let most = 0;
+      for (let k = 1; k < 5; k++) {
+        e.tuner.force((key) => {
+          const m = /^gemm M(\d+) N(\d+) /.exec(key);
+          if (!m) return undefined;
+          const c = gemmCandidates(Number(m[1]), Number(m[2]));
+          most = Math.max(most, c.length);
+          return `wgx${c[Math.min(k, c.length - 1)]}`;
+        });
+        const got = await checkLinear(e, d, true, true, 40, `linear ${d.B}x${d.inF}→${d.out} candidate ${k}`);
+        got.forEach((a, i) =>
+          assert.ok(
+            a.every((v, j) => Object.is(v, base[i][j])),
+            `output ${i}, candidate ${k}`,
+          ),
+        );
+      }
+      assert.ok(most >= 3, `${most} candidates`);
+    }
+  } finally {
+    e.tuner.force(undefined);
+  }
+});
 
 test('linear forward and backward match float64 on odd shapes, with and without ReLU', async () => {
   const e = await gpu();

@@ -8,6 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { VERSION } from '../src/version.js';
 
 const repo = process.cwd();
 const work = mkdtempSync(join(tmpdir(), 'alexnet-package-'));
@@ -29,6 +30,10 @@ const run = (cmd: string, args: string[], cwd: string, timeout = 240_000) => {
 };
 
 test.after(() => rmSync(work, { recursive: true, force: true }));
+
+test("the engine's VERSION (the autotune cache's key) is package.json's", () => {
+  assert.is(VERSION, JSON.parse(readFileSync('package.json', 'utf8')).version);
+});
 
 test('npm pack of a clean tree holds the built package and nothing else', () => {
   // the files git knows (tracked, or new and not ignored): what a clean clone of this state holds

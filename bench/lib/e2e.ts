@@ -22,6 +22,8 @@ import { inputPreprocessing } from '../../src/data/preprocess.js';
 import { SGD } from '../../src/optim.js';
 import { batchInput } from '../../src/train/input.js';
 import { trainStep } from '../../src/train/step.js';
+import { queueStepShapes, tuneQueued } from '../../src/train/tune.js';
+import type { AutotuneMode } from '../../src/gpu/tuner.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { median, random, type Report, type Row } from './common.js';
 import { cpuSample, othersShare, waitIdle } from './gpu_timer.js';
@@ -166,6 +168,8 @@ async function step(
 
 export interface E2eOptions {
   dawnFlags?: string[];
+  /** 'cached' or 'full': each case's shapes are tuned before its steps (the GPU profile). */
+  autotune?: AutotuneMode;
   waitIdleS?: number;
   log: (s: string) => void;
 }
@@ -173,7 +177,7 @@ export interface E2eOptions {
 /** Run the cases of one architecture in one engine; one row per (batch, mode). */
 export async function e2eArch(report: Report, archName: E2eArch, cases: E2eCase[], o: E2eOptions): Promise<Row[]> {
   const spec = ARCHS[archName];
-  const e = await createEngine({ dawnFlags: o.dawnFlags });
+  const e = await createEngine({ dawnFlags: o.dawnFlags, autotune: o.autotune ?? 'off' });
   const rows: Row[] = [];
   let model: Model | undefined, opt: SGD | undefined;
   try {
@@ -210,6 +214,10 @@ export async function e2eArch(report: Report, archName: E2eArch, cases: E2eCase[
       const y = new Tensor(e, [B], 'i32', { name: 'labels' });
       x.write(random(B * C * S * S, 60 + B));
       y.write(Int32Array.from({ length: B }, (_, i) => (i * 31 + 5) % spec.classes));
+      if (e.tuner.mode !== 'off') {
+        queueStepShapes(model, B);
+        await tuneQueued(e, o.log);
+      }
       let k = 0;
       const warm: number[] = [];
       const losses: number[] = [];

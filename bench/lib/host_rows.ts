@@ -9,6 +9,8 @@ import { archs } from '../../src/models/spec.js';
 import { SGD } from '../../src/optim.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { compareHostTime, type HostComparison } from '../../src/train/host_time.js';
+import { queueStepShapes, tuneQueued } from '../../src/train/tune.js';
+import type { AutotuneMode } from '../../src/gpu/tuner.js';
 import { median, random } from './common.js';
 import { minimumBytes } from './e2e.js';
 
@@ -34,8 +36,13 @@ export interface HostResult extends HostCase {
 }
 
 /** One case in its own engine: `steps` unrecorded and `steps` replayed steps. */
-export async function hostCase(c: HostCase, steps: number, dawnFlags: string[]): Promise<HostResult> {
-  const e = await createEngine({ dawnFlags });
+export async function hostCase(
+  c: HostCase,
+  steps: number,
+  dawnFlags: string[],
+  autotune: AutotuneMode = 'off',
+): Promise<HostResult> {
+  const e = await createEngine({ dawnFlags, autotune });
   try {
     const classes = c.arch === 'mini' ? 10 : 1000;
     const model = new Model(e, archs[c.arch], { classes, seed: 1 });
@@ -47,6 +54,10 @@ export async function hostCase(c: HostCase, steps: number, dawnFlags: string[]):
     const y = new Tensor(e, [B], 'i32', { name: 'labels' }).write(
       Int32Array.from({ length: B }, (_, i) => (i * 31 + 5) % classes),
     );
+    if (autotune !== 'off') {
+      queueStepShapes(model, B);
+      await tuneQueued(e, () => {});
+    }
     const comparison = await compareHostTime(model, opt, x, y, steps);
     const losses = [...comparison.unrecorded.losses, ...(comparison.replayed?.losses ?? [])];
     if (!losses.every(Number.isFinite)) throw new Error(`${hostName(c)}: a loss is not finite (${losses.join(', ')})`);

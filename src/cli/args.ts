@@ -164,6 +164,13 @@ export function helpText(command: string, summary: string, table: FlagTable): st
   return `alexnet-wgsl ${command} — ${summary}\n\n${rows.join('\n')}\n`;
 }
 
+/** How the engine times kernel variants on this adapter (src/gpu/tuner.ts). */
+export const autotuneFlag = flag.choice(
+  'time kernel variants on this adapter and keep the fastest: cached (new shapes once, remembered per adapter), full (all again), off',
+  ['cached', 'full', 'off'] as const,
+  'cached',
+);
+
 /** Threads decoding image files, for every command that reads a dataset (openData's `workers`). */
 export const workersFlag = flag.intOpt(
   "threads decoding image files (default: the cores minus one; 0: on the main thread's libuv pool)",

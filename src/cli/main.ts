@@ -12,6 +12,7 @@ import { infoCommand } from './info_cmd.js';
 import { benchCommand } from './bench_cmd.js';
 import { prepareCommand } from './prepare_cmd.js';
 import { experimentCommand } from './experiment_cmd.js';
+import { tuneCommand } from './tune_cmd.js';
 import { defaultEnv, type CliEnv } from './env.js';
 
 const commands: Record<string, (argv: string[], env: CliEnv) => Promise<number>> = {
@@ -23,6 +24,7 @@ const commands: Record<string, (argv: string[], env: CliEnv) => Promise<number>>
   bench: benchCommand,
   prepare: prepareCommand,
   experiment: experimentCommand,
+  tune: tuneCommand,
 };
 
 const usage = `usage: alexnet-wgsl <command> [flags]
@@ -33,7 +35,8 @@ commands:
   predict     top-5 labels of images (and a picture), or logits of an .npy batch
   neighbors   nearest training images in fc7 feature space (the paper's figure 4, right)
   info        the WebGPU adapter, its limits and features
-  bench       --profile: one training step broken down by op
+  bench       --profile: one training step broken down by op; kernels: time any conv/GEMM shape's variants
+  tune        time the kernel variants of a training step on this adapter, keep the fastest
   experiment  NAME|all: one of the paper's claims, trained and decided (--quick: seconds)
   prepare     DIR OUT: an ImageFolder as shards of 256×256 crops (raw or JPEG) for fast training
 

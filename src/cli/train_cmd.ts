@@ -1,6 +1,6 @@
 // `alexnet-wgsl train`: the flag table (its typed values are TrainOptions), SIGINT/SIGTERM handling, the summary line.
 // Ctrl-C once: finish the step, checkpoint, exit 130; twice: exit 130 at once (the checkpoint on disk stays whole).
-import { flag, helpText, parseArgs, UsageError, workersFlag, type Flags } from './args.js';
+import { autotuneFlag, flag, helpText, parseArgs, UsageError, workersFlag, type Flags } from './args.js';
 import { trainRecovering, type TrainOptions } from '../node/train/trainer.js';
 import { fmtTime } from '../node/train/loop.js';
 import { ARCH_NAMES } from '../models/spec.js';
@@ -35,6 +35,7 @@ export const trainFlags = {
   pictures: flag.boolean('write curves.png and conv1-kernels.png', true),
   'check-numerics': flag.boolean("check every op's output for NaN/Inf and name the first (debugging; slower)"),
   workers: workersFlag,
+  autotune: autotuneFlag,
   verbose: flag.boolean("progress lines also give the loader's own images/s and the decoding threads' use"),
   'device-retries': flag.int('times a lost GPU device is re-created and the run resumed from its checkpoint', 2, {
     min: 0,

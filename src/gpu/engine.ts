@@ -13,6 +13,7 @@ import { PipelineCache, type Kernel, type Overrides } from './pipelines.js';
 import { currentLabel } from './scope.js';
 import { Profiler, type ProfileEntry } from './profiler.js';
 import { RecordingLog } from './recording.js';
+import { type AutotuneMode, Tuner, type TuneStore } from './tuner.js';
 import { packUniform, type Params } from './uniform.js';
 
 export { f32, lrParam, stepParam, type Param, type Params, type StepParam } from './uniform.js';
@@ -33,6 +34,10 @@ export interface EngineOptions {
   limits?: Partial<Record<string, number>>;
   /** Dispatches per submit before the batch is flushed by itself (default 256). */
   maxDispatchesPerSubmit?: number;
+  /** Time ops' variants on this adapter and keep the fastest (src/gpu/tuner.ts; default 'off'). */
+  autotune?: AutotuneMode;
+  /** Where tuned winners persist, given the adapter (Node: a JSON file, src/node/tune_cache.ts). */
+  tuneStore?: (adapter: EngineInfo['adapter']) => TuneStore;
 }
 
 export interface EngineInfo {
@@ -117,6 +122,8 @@ export class Engine {
   readonly features: ReadonlySet<string>;
   readonly pool: BufferPool;
   readonly pipelines: PipelineCache;
+  /** Which variant each (op, shape) uses (src/gpu/tuner.ts). */
+  readonly tuner: Tuner;
   /** Elements of f32 that fit one storage binding (lavapipe: 128 MiB / 4). */
   readonly maxBindingElems: number;
   private adapterInfo: Pick<GPUAdapterInfo, 'vendor' | 'architecture' | 'device' | 'description'>;
@@ -165,6 +172,7 @@ export class Engine {
     this.maxBindingElems = Math.floor(binding / 4);
     this.pool = new BufferPool(device, (bytes) => this.checkAllocation(bytes));
     this.pipelines = new PipelineCache(device, (c) => this.checks.push(c));
+    this.tuner = new Tuner(options.autotune ?? 'off', options.tuneStore?.(this.adapterInfo));
     device.addEventListener('uncapturederror', this.onUncaptured);
     device.lost.then((info) => {
       if (!this.disposed) this.failure ??= new DeviceError(`WebGPU device lost (${info.reason}): ${info.message}`);

@@ -1,7 +1,8 @@
 // createEngine for Node: with no GPU, adapter or device given, the WebGPU implementation is Dawn
 // (npm `webgpu`), loaded on first use so that importing the package loads no native addon.
 import { AdapterError } from '../errors.js';
-import { createEngine as createCoreEngine, type Engine, type EngineOptions } from '../gpu/engine.js';
+import { createEngine as createCoreEngine, type Engine, type EngineInfo, type EngineOptions } from '../gpu/engine.js';
+import { fileTuneStore } from './tune_cache.js';
 
 export interface NodeEngineOptions extends EngineOptions {
   /** Dawn flags for `create()` when Dawn is used, e.g. ['backend=vulkan', 'adapter=NAME']. */
@@ -22,7 +23,9 @@ const LAVAPIPE_HELP = `Install a GPU driver with Vulkan support, or Mesa's softw
 const instances = new Map<string, GPU>();
 
 /** An engine on the device given in `options`, else on a new Dawn device. */
-export async function createEngine(options: NodeEngineOptions = {}): Promise<Engine> {
+export async function createEngine(given: NodeEngineOptions = {}): Promise<Engine> {
+  // tuned winners persist in a file unless the caller gives a store of its own
+  const options = { tuneStore: (a: EngineInfo['adapter']) => fileTuneStore(a), ...given };
   if (options.gpu || options.adapter || options.device) return createCoreEngine(options);
   process.env.XDG_RUNTIME_DIR ??= '/tmp'; // silences a harmless lavapipe warning
   let dawn: typeof import('webgpu');

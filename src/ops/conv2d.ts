@@ -10,6 +10,15 @@ import { Tensor, expectDType, expectShape } from '../tensor/tensor.js';
 import { activationBackward } from './activation.js';
 import { fill } from '../tensor/elementwise.js';
 import { colSum } from './linear.js';
+import {
+  type ConvDirection,
+  type ConvScratch,
+  chooseTile,
+  convCandidates,
+  convTile,
+  DEFAULT_TILES,
+  type Tile,
+} from './conv2d_tiles.js';
 import fwdWgsl from '../../kernels/conv2d_fwd.wgsl';
 import bwdDataWgsl from '../../kernels/conv2d_bwd_data.wgsl';
 import bwdFilterWgsl from '../../kernels/conv2d_bwd_filter.wgsl';
@@ -27,56 +36,6 @@ export interface Conv2dOptions {
   groups?: number;
   /** Apply ReLU to the output (fused into the forward kernel). */
   relu?: boolean;
-}
-
-/**
- * Register tile of one invocation: TM channels × TN pixels/taps (TM ≤ 16, TN ≤ 16, TM·TN ≤ 128),
- * and the workgroup size: WG invocations, halved down to minWG while that pads the pixel/tap range
- * less (13×13 layers waste 12% of a 64·8-pixel tile, 4% of a 16·8 one).
- */
-export interface ConvTile {
-  TM: number;
-  TN: number;
-  WG: number;
-  minWG: number;
-}
-
-/**
- * Tile shapes per kernel (override constants), tuned on lavapipe with `npm run bench -- conv`. Another
- * adapter may set others before its first conv (a real GPU wants WG ≥ 64).
- */
-export const conv2dTiles: { fwd: ConvTile; bwdData: ConvTile; bwdFilter: ConvTile } = {
-  fwd: { TM: 16, TN: 8, WG: 64, minWG: 16 },
-  bwdData: { TM: 16, TN: 8, WG: 64, minWG: 16 },
-  bwdFilter: { TM: 16, TN: 8, WG: 32, minWG: 16 },
-};
-
-/**
- * The tile for an m × n output range: a small m (conv1's 3 input channels in dx) would waste most of
- * TM, so it gets TM = 4 or 8 and a longer TN (few distinct values: every variant is a pipeline to
- * compile); WG shrinks while that pads n less.
- */
-function chooseTile(t: ConvTile, m: number, n: number): { TM: number; TN: number; WG: number } {
-  let TM = t.TM,
-    TN = t.TN;
-  // 24 channels (mini's conv1/2/5 per group) fill two 12-channel tiles, but pad 16-channel ones by 33%
-  if (TM === 16 && Math.ceil(m / 12) * 12 < Math.ceil(m / 16) * 16) {
-    TM = 12;
-    TN = Math.min(16, Math.floor((t.TM * t.TN) / 12));
-  }
-  for (const small of [4, 8]) {
-    if (m <= small && small < TM) {
-      TM = small;
-      TN = Math.min(16, Math.floor((t.TM * t.TN) / small));
-      break;
-    }
-  }
-  // a range of a few dozen (conv1's 25 filter taps) would leave most of a WG·TN = 256 tile idle
-  if (n <= 64 && TN > 4) return { TM, TN: 4, WG: 8 };
-  let WG = t.WG;
-  const padded = (wg: number) => Math.ceil(n / (wg * TN)) * wg * TN;
-  for (let wg = t.WG / 2; wg >= t.minWG; wg /= 2) if (padded(wg) < padded(WG)) WG = wg;
-  return { TM, TN, WG };
 }
 
 /** Everything a kernel needs to know about one convolution. */
@@ -193,19 +152,21 @@ export function conv2dForward(x: Tensor, w: Tensor, b: Tensor | undefined, opts:
   const e = x.engine;
   const y = new Tensor(e, [g.n, g.o, g.oh, g.ow], 'f32', { name: op });
   if (y.size === 0) return y;
+  const relu = !!opts.relu;
+  const t = tileFor(e, 'fwd', g, (t, s) => encodeForward(g, s.x, s.w, b && s.b, s.y, relu, t));
+  encodeForward(g, x, w, b, y, relu, t);
+  return y;
+}
+
+function encodeForward(g: Geom, x: Tensor, w: Tensor, b: Tensor | undefined, y: Tensor, relu: boolean, t: Tile): void {
+  const e = x.engine;
   const xImg = g.c * g.h * g.w,
     yImg = g.o * g.oh * g.ow;
-  const t = chooseTile(conv2dTiles.fwd, g.og, g.n * g.oh * g.ow);
-  for (const { n0, count } of imageChunks(
-    e,
-    op,
-    g.n,
-    [xImg, yImg],
-    Math.floor((MAX_WG * t.WG * t.TN) / (g.oh * g.ow)),
-  )) {
+  const maxImages = Math.floor((MAX_WG * t.WG * t.TN) / (g.oh * g.ow));
+  for (const { n0, count } of imageChunks(e, 'conv2d', g.n, [xImg, yImg], maxImages)) {
     e.dispatch({
       kernel: fwdKernel,
-      overrides: { ...t, HAS_BIAS: b ? 1 : 0, RELU: opts.relu ? 1 : 0 },
+      overrides: { ...t, HAS_BIAS: b ? 1 : 0, RELU: relu ? 1 : 0 },
       params: params(g, count),
       buffers: [
         x.binding(n0 * xImg, count * xImg),
@@ -216,7 +177,31 @@ export function conv2dForward(x: Tensor, w: Tensor, b: Tensor | undefined, opts:
       workgroups: [Math.ceil((count * g.oh * g.ow) / (t.WG * t.TN)), Math.ceil(g.og / t.TM), g.groups],
     });
   }
-  return y;
+}
+
+/** The output range each direction tiles: m channels × n pixels (or taps). */
+function tileRange(dir: ConvDirection, g: Geom): [number, number] {
+  if (dir === 'fwd') return [g.og, g.n * g.oh * g.ow];
+  if (dir === 'bwdData') return [g.cg, g.n * Math.ceil(g.h / g.sy) * Math.ceil(g.w / g.sx)];
+  return [g.og, g.cg * g.kh * g.kw];
+}
+
+/** The tiles the tuner would time for `dir` on this convolution, today's first (tests run each). */
+export function conv2dCandidates(
+  dir: ConvDirection,
+  xShape: readonly number[],
+  wShape: readonly number[],
+  opts: Conv2dOptions = {},
+): Tile[] {
+  const [m, n] = tileRange(dir, geometry('conv2d', xShape, wShape, opts));
+  return convCandidates(dir, m, n);
+}
+
+/** The tuner's tile for `dir` on g (today's until tuned); `encode` runs the direction on scratch. */
+function tileFor(e: Engine, dir: ConvDirection, g: Geom, encode: (t: Tile, s: ConvScratch) => void): Tile {
+  const key = `conv2d ${dir} n${g.n} c${g.c} ${g.h}x${g.w} o${g.o} k${g.kh}x${g.kw} s${g.sy}x${g.sx} p${g.py}x${g.px} g${g.groups}`;
+  const shapes = { x: [g.n, g.c, g.h, g.w], w: [g.o, g.cg, g.kh, g.kw], y: [g.n, g.o, g.oh, g.ow] };
+  return convTile(e, dir, key, tileRange(dir, g), shapes, encode);
 }
 
 function expectGrad(op: string, g: Geom, dy: Tensor): void {
@@ -234,12 +219,19 @@ export function conv2dBackwardData(dy: Tensor, w: Tensor, xShape: readonly numbe
   const dx = new Tensor(e, xShape, 'f32', { name: 'conv2d.dx' });
   if (dx.size === 0) return dx;
   if (dy.size === 0) return fill(dx, 0);
+  const t = tileFor(e, 'bwdData', g, (t, s) => encodeBackwardData(g, s.y, s.w, s.x, t));
+  encodeBackwardData(g, dy, w, dx, t);
+  return dx;
+}
+
+function encodeBackwardData(g: Geom, dy: Tensor, w: Tensor, dx: Tensor, t: Tile): void {
+  const e = dy.engine;
   const ha = Math.ceil(g.h / g.sy),
     wa = Math.ceil(g.w / g.sx);
   const xImg = g.c * g.h * g.w,
     yImg = g.o * g.oh * g.ow;
-  const t = chooseTile(conv2dTiles.bwdData, g.cg, g.n * ha * wa);
-  for (const { n0, count } of imageChunks(e, op, g.n, [xImg, yImg], Math.floor((MAX_WG * t.WG * t.TN) / (ha * wa)))) {
+  const maxImages = Math.floor((MAX_WG * t.WG * t.TN) / (ha * wa));
+  for (const { n0, count } of imageChunks(e, 'conv2d backward data', g.n, [xImg, yImg], maxImages)) {
     e.dispatch({
       kernel: bwdDataKernel,
       overrides: t,
@@ -248,7 +240,6 @@ export function conv2dBackwardData(dy: Tensor, w: Tensor, xShape: readonly numbe
       workgroups: [Math.ceil((count * ha * wa) / (t.WG * t.TN)), Math.ceil(g.cg / t.TM), g.groups * g.sy * g.sx],
     });
   }
-  return dx;
 }
 
 /** dw of conv2d: x [N,C,H,W], dy [N,O,OH,OW] → dw of shape wShape [O,C/groups,KH,KW] (summed over the batch). */
@@ -266,14 +257,23 @@ export function conv2dBackwardFilter(
   checkFits(op, dw);
   if (dw.size === 0) return dw;
   if (g.n === 0) return fill(dw, 0);
+  // the split count comes from today's tile, not the tuned one: it sets the summation order
+  const [m, kk] = tileRange('bwdFilter', g);
+  const d = chooseTile(DEFAULT_TILES.bwdFilter, m, kk);
+  const workgroups = Math.ceil(kk / (d.WG * d.TN)) * Math.ceil(g.og / d.TM) * g.groups;
+  const single = imageChunks(e, op, g.n, [g.c * g.h * g.w, g.o * g.oh * g.ow]).length === 1;
+  const splits = single ? splitCount(workgroups, g.n, g.oh * g.ow, dw.size, e.maxBindingElems) : 1;
+  const t = tileFor(e, 'bwdFilter', g, (t, s) => encodeBackwardFilter(g, s.x, s.y, s.w, t, splits));
+  encodeBackwardFilter(g, x, dy, dw, t, splits);
+  return dw;
+}
+
+function encodeBackwardFilter(g: Geom, x: Tensor, dy: Tensor, dw: Tensor, t: Tile, splits: number): void {
+  const e = x.engine;
   const xImg = g.c * g.h * g.w,
     yImg = g.o * g.oh * g.ow;
   const kk = g.cg * g.kh * g.kw;
-  const t = chooseTile(conv2dTiles.bwdFilter, g.og, kk);
   const grid: [number, number, number] = [Math.ceil(kk / (t.WG * t.TN)), Math.ceil(g.og / t.TM), g.groups];
-  const chunks = imageChunks(e, op, g.n, [xImg, yImg]);
-  const splits =
-    chunks.length === 1 ? splitCount(grid[0] * grid[1] * grid[2], g.n, g.oh * g.ow, dw.size, e.maxBindingElems) : 1;
   if (splits > 1) {
     // split-K over the batch: partial dW per split, then a fixed-order sum over the splits
     const ips = Math.ceil(g.n / splits);
@@ -288,9 +288,9 @@ export function conv2dBackwardFilter(
     });
     colSum(partial, dw);
     partial.dispose();
-    return dw;
+    return;
   }
-  chunks.forEach(({ n0, count }, i) => {
+  imageChunks(e, 'conv2d backward filter', g.n, [xImg, yImg]).forEach(({ n0, count }, i) => {
     e.dispatch({
       kernel: bwdFilterKernel,
       overrides: t,
@@ -299,7 +299,6 @@ export function conv2dBackwardFilter(
       workgroups: grid,
     });
   });
-  return dw;
 }
 
 /**

@@ -15,6 +15,8 @@ import { LimitError, ShapeError, fmtShape } from '../errors.js';
 import { f32 } from '../gpu/engine.js';
 import { ceilDiv } from '../gpu/grid.js';
 import { defineKernel } from '../gpu/kernel.js';
+import type { TuneBench } from '../gpu/tuner.js';
+import { fill } from '../tensor/elementwise.js';
 import { Tensor, expectDType } from '../tensor/tensor.js';
 import { activationBackward } from './activation.js';
 import { recordOp } from '../tape.js';
@@ -54,7 +56,7 @@ const pow2ceil = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n))
  * Encode C(M×N) = op(A)·B (+ bias) (+ C if accumulate) (ReLU), C stored transposed if transC
  * (bias then runs along m). No shape checks: the callers below check the tensors.
  */
-export function gemm(o: {
+export interface GemmArgs {
   M: number;
   N: number;
   K: number;
@@ -66,14 +68,50 @@ export function gemm(o: {
   bias?: MatrixRef;
   relu?: boolean;
   accumulate?: boolean;
-}): void {
-  const { M, N, K, a, b, c } = o;
+}
+
+export function gemm(o: GemmArgs): void {
+  const { M, N, K } = o;
   if (M === 0 || N === 0) return;
-  // 64 invocations (tiles) per workgroup, 8×8 unless M or N is too small to keep them busy
-  // (fc layers at small batch: M or N is the batch)
+  const align = aligned(o.a) && aligned(o.b) && (o.transC || aligned(o.c));
+  const key = `gemm M${M} N${N} K${K}${o.transA ? ' transA' : ''}${o.transC ? ' transC' : ''}${align ? '' : ' unaligned'}`;
+  const wgx = o.c.t.engine.tuner.pick(
+    key,
+    gemmCandidates(M, N),
+    (w) => `wgx${w}`,
+    () => gemmScratch(o),
+  );
+  encodeGemm(o, wgx);
+}
+
+/**
+ * Tiles per workgroup along n (of its 64): today's choice first — 8×8 unless M or N is too small to
+ * keep them busy (fc layers at small batch: M or N is the batch) — then its neighbours by powers of two.
+ */
+export function gemmCandidates(M: number, N: number): number[] {
   const tm = pow2ceil(ceilDiv(M, TM)),
     tn = pow2ceil(ceilDiv(N, TN));
-  const wgx = Math.min(64 / Math.min(8, tm), tn);
+  const w0 = Math.min(64 / Math.min(8, tm), tn);
+  const others = [1, 2, 4, 8, 16, 32, 64].filter((w) => w !== w0 && w <= 2 * tn && 64 / w <= 2 * tm);
+  others.sort((a, b) => Math.abs(Math.log2(a / w0)) - Math.abs(Math.log2(b / w0)));
+  return [w0, ...others.slice(0, 4)];
+}
+
+/** Scratch copies of a GEMM's operands (same shapes, ranges, strides) for the tuner to time on. */
+function gemmScratch(o: GemmArgs): TuneBench<number> {
+  const copies = new Map<Tensor, Tensor>();
+  const copy = (r: MatrixRef): MatrixRef => {
+    let t = copies.get(r.t);
+    if (!t) copies.set(r.t, (t = fill(new Tensor(r.t.engine, r.t.shape, 'f32', { name: `tune.${r.t.name}` }), 0.5)));
+    return { ...r, t };
+  };
+  const s = { ...o, a: copy(o.a), b: copy(o.b), c: copy(o.c), bias: o.bias && copy(o.bias) };
+  return { run: (wgx) => encodeGemm(s, wgx), dispose: () => copies.forEach((t) => t.dispose()) };
+}
+
+/** Encode the GEMM with `wgx` tiles per workgroup along n (64 invocations = wgx × 64/wgx tiles). */
+function encodeGemm(o: GemmArgs, wgx: number): void {
+  const { M, N, K, a, b, c } = o;
   const overrides = {
     TRANS_A: o.transA ? 1 : 0,
     TRANS_C: o.transC ? 1 : 0,

@@ -6,6 +6,7 @@ import type { Arch, ArchName } from '../models/spec.js';
 import { SGD } from '../optim.js';
 import { compareHostTime, type HostComparison, hostLine } from './host_time.js';
 import { trainStep } from './step.js';
+import { tuneQueued } from './tune.js';
 import { Tensor } from '../tensor/tensor.js';
 
 export interface ProfileRow {
@@ -33,6 +34,7 @@ export async function profileStep(
   batch: number,
   classes: number,
   warmup = 1,
+  log: (line: string) => void = () => {},
 ): Promise<StepProfile> {
   const model = new Model(engine, arch, { classes, seed: 1 });
   const S = model.inputSize,
@@ -49,6 +51,7 @@ export async function profileStep(
   };
   try {
     for (let k = 0; k < warmup; k++) await step(k);
+    if (engine.tuner.pending.length) await tuneQueued(engine, log); // shapes new to the tuner: profile the winners
     engine.startProfile();
     const t0 = performance.now();
     await step(warmup);

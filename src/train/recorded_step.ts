@@ -162,6 +162,13 @@ export class RecordedStep {
     };
   }
 
+  /** Forget the recording (the tuner chose other variants): the next step records again. */
+  reset(): void {
+    this.dispose();
+    this.refused = false;
+    this.reason = undefined;
+  }
+
   dispose(): void {
     this.recorded?.replay.dispose();
     this.recorded = undefined;

@@ -10,6 +10,7 @@ import { evaluate } from '../../train/evaluate.js';
 import { topkHits } from '../../train/metrics.js';
 import { batchInput } from '../../train/input.js';
 import type { RecordedStep } from '../../train/recorded_step.js';
+import { tuneQueued } from '../../train/tune.js';
 import { type DataWaitWatch, numericalFailure, type StuckLossWatch } from '../../train/watchdog.js';
 import { saveCheckpoint } from '../files/checkpoint.js';
 import type { CheckpointPolicy } from './checkpoints.js';
@@ -138,6 +139,12 @@ async function step(l: Loop, epoch: number, batch: Batch): Promise<void> {
   if (warning) io.warn(warning);
   // Intervals end at multiples of logEvery, so a resumed run logs the same steps.
   if (p.step % o.logEvery === 0 || p.step === run.total) await progressLine(l, epoch);
+  if (l.engine.tuner.pending.length) {
+    // shapes used for the first time on this adapter: time their variants, then record the step anew
+    await tuneQueued(l.engine, io.log);
+    l.steps.reset();
+    l.lastT = performance.now(); // the next step's time leaves the tuning out
+  }
 }
 
 async function progressLine(l: Loop, epoch: number): Promise<void> {

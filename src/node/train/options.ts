@@ -6,6 +6,8 @@ import type { Model } from '../../models/model.js';
 import type { Arch, ArchName } from '../../models/spec.js';
 import type { AtomicFs } from '../files/atomic.js';
 
+import type { AutotuneMode } from '../../gpu/tuner.js';
+
 export interface TrainOptions {
   /** A built-in arch, or a layer table of one's own (the experiments' variants; checkpoints record its name). */
   arch: ArchName | Arch;
@@ -47,6 +49,8 @@ export interface TrainOptions {
   workers?: number;
   /** Progress lines also give the loader's own images/s and the decoding threads' use. */
   verbose?: boolean;
+  /** How an engine the trainer creates times kernel variants (src/gpu/tuner.ts; default 'cached'); a given engine keeps its own. */
+  autotune?: AutotuneMode;
   /** Periodic checkpoint writes that may fail in a row (warned, retried at the next one) before the run stops; default 3. */
   maxCheckpointFailures?: number;
   /** File-system calls of checkpoint writes and metrics appends (tests make them fail). */

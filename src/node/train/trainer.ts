@@ -9,6 +9,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DeviceError } from '../../errors.js';
 import type { Engine } from '../../gpu/engine.js';
+import type { AutotuneMode } from '../../gpu/tuner.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { NumericsMonitor } from '../../tensor/numerics.js';
 import { RecordedStep } from '../../train/recorded_step.js';
@@ -37,7 +38,7 @@ export async function train(o: TrainOptions, io: TrainIO): Promise<TrainSummary>
     const stale = await removeStaleTemps(o.out);
     if (stale.length)
       io.warn(`removed ${stale.length} unfinished file(s) a killed run left in ${o.out}: ${stale.join(', ')}`);
-    engine = io.engine ?? (await createEngine());
+    engine = io.engine ?? (await createEngine({ autotune: o.autotune ?? 'cached' }));
     return await runTraining(o, io, engine);
   } finally {
     if (!io.engine) engine?.dispose();
@@ -53,11 +54,11 @@ export async function train(o: TrainOptions, io: TrainIO): Promise<TrainSummary>
 export async function trainRecovering(
   o: TrainOptions,
   io: Omit<TrainIO, 'engine'>,
-  opts: { retries: number; createEngine?: () => Promise<Engine> },
+  opts: { retries: number; createEngine?: (o: { autotune: AutotuneMode }) => Promise<Engine> },
 ): Promise<TrainSummary> {
   let options = o;
   for (let attempt = 0; ; attempt++) {
-    const engine = await (opts.createEngine ?? createEngine)();
+    const engine = await (opts.createEngine ?? createEngine)({ autotune: o.autotune ?? 'cached' });
     try {
       return await train(options, { ...io, engine });
     } catch (e) {

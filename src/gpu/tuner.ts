@@ -1,0 +1,152 @@
+// Autotuning: an op with several correct variants (conv tiles, GEMM workgroup shapes) asks the
+// engine's Tuner which to use for its (kernel, shape) key. Without a winner it uses its first
+// candidate (the hand-picked default) and, unless tuning is off, queues the key; tunePending()
+// then times every queued key's candidates on this adapter (GPU timestamps where the adapter has
+// them, else submit → done) and keeps the winner. A challenger must beat the default by more than
+// MARGIN to win, so noise never swaps a variant in. Winners live in memory and, through a
+// TuneStore (Node: a JSON file keyed by adapter and engine version), across runs.
+//   off     the defaults, nothing timed
+//   cached  stored winners; shapes without one are tuned once and stored (the default)
+//   full    every shape is timed again this run and the store updated
+// Every candidate of an op gives the same numbers bit for bit (the summation order does not depend
+// on the tile): tests run each one against the float64 reference and against each other.
+import type { Engine } from './engine.js';
+
+export type AutotuneMode = 'off' | 'cached' | 'full';
+
+/** Encodes one run of a queued key's op on scratch tensors, with a given candidate. */
+export interface TuneBench<C> {
+  run(candidate: C): void;
+  dispose(): void;
+}
+
+export interface TuneRow {
+  key: string;
+  /** Each candidate's median time, ms (the default first). */
+  trials: Array<{ label: string; ms: number }>;
+  winner: string;
+}
+
+/** Where winners persist between runs (the key says which adapter and engine version they are for). */
+export interface TuneStore {
+  load(): Record<string, string>;
+  save(winners: Record<string, string>): void;
+}
+
+/** A challenger wins only if it is this much faster than the default. */
+export const MARGIN = 0.03;
+
+/** The fastest trial's label if it beats the default (the first) by more than MARGIN, else the default's. */
+export function winnerOf(trials: ReadonlyArray<{ label: string; ms: number }>): string {
+  const best = trials.reduce((a, b) => (b.ms < a.ms ? b : a));
+  return best.ms < trials[0].ms * (1 - MARGIN) ? best.label : trials[0].label;
+}
+
+interface Queued {
+  candidates: unknown[];
+  label: (c: unknown) => string;
+  prepare: () => TuneBench<unknown>;
+}
+
+export class Tuner {
+  private winners = new Map<string, string>();
+  /** Keys timed in this process (mode 'full' trusts only these). */
+  private timed = new Set<string>();
+  private queue = new Map<string, Queued>();
+
+  constructor(
+    readonly mode: AutotuneMode = 'off',
+    private store?: TuneStore,
+  ) {
+    if (mode !== 'off' && store) for (const [k, v] of Object.entries(store.load())) this.winners.set(k, v);
+  }
+
+  /** The candidate to use for `key`: the winner if there is one, else the first (and the key is queued). */
+  pick<C>(key: string, candidates: readonly C[], label: (c: C) => string, prepare: () => TuneBench<C>): C {
+    const forced = this.forced?.(key);
+    if (forced !== undefined) {
+      const c = candidates.find((c) => label(c) === forced);
+      if (c === undefined) throw new Error(`tuner: no candidate '${forced}' for ${key}`);
+      return c;
+    }
+    if (this.mode === 'off' || candidates.length < 2) return candidates[0];
+    const w = this.winners.get(key);
+    if (w !== undefined && (this.mode === 'cached' || this.timed.has(key))) {
+      const c = candidates.find((c) => label(c) === w);
+      if (c !== undefined) return c;
+    }
+    if (!this.queue.has(key))
+      this.queue.set(key, {
+        candidates: [...candidates],
+        label: label as (c: unknown) => string,
+        prepare: prepare as () => TuneBench<unknown>,
+      });
+    return candidates[0];
+  }
+
+  private forced?: (key: string) => string | undefined;
+
+  /** Use the candidate `choose(key)` labels, where it gives one, whatever the mode (tests run every variant so). */
+  force(choose?: (key: string) => string | undefined): void {
+    this.forced = choose;
+  }
+
+  /** Keys used since the last tunePending() that have no winner yet. */
+  get pending(): string[] {
+    return [...this.queue.keys()];
+  }
+
+  /** Time the candidates of every queued key, keep the winners (and store them); one row per key. */
+  async tunePending(engine: Engine, o: { reps?: number; onDone?: (row: TuneRow, k: number) => void } = {}) {
+    const reps = o.reps ?? 3;
+    const rows: TuneRow[] = [];
+    const keys = [...this.queue.entries()];
+    this.queue.clear();
+    for (const [k, [key, q]] of keys.entries()) {
+      const bench = q.prepare();
+      try {
+        const ms = await timeRounds(
+          engine,
+          q.candidates.map((c) => () => bench.run(c)),
+          reps,
+        );
+        const trials = q.candidates.map((c, i) => ({ label: q.label(c), ms: ms[i] }));
+        const winner = winnerOf(trials);
+        this.winners.set(key, winner);
+        this.timed.add(key);
+        rows.push({ key, trials, winner });
+        o.onDone?.(rows[rows.length - 1], k);
+      } finally {
+        bench.dispose();
+      }
+    }
+    if (rows.length) this.store?.save(Object.fromEntries(this.winners));
+    return rows;
+  }
+}
+
+/**
+ * Each run's median ms over `reps` rounds, after one untimed run each (which compiles its pipeline).
+ * A round times every run once, in turn, so a change in the machine's load falls on all of them.
+ */
+export async function timeRounds(e: Engine, runs: ReadonlyArray<() => void>, reps: number): Promise<number[]> {
+  for (const run of runs) run();
+  await e.sync();
+  const ms = runs.map((): number[] => []);
+  const stamps = e.features.has('timestamp-query');
+  for (let r = 0; r < reps; r++) {
+    for (const [i, run] of runs.entries()) {
+      if (stamps) {
+        e.startProfile();
+        run();
+        ms[i].push((await e.stopProfile()).reduce((s, x) => s + x.ms, 0));
+      } else {
+        const t0 = performance.now();
+        run();
+        await e.sync();
+        ms[i].push(performance.now() - t0);
+      }
+    }
+  }
+  return ms.map((m) => m.sort((a, b) => a - b)[m.length >> 1]);
+}
