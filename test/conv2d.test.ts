@@ -17,7 +17,7 @@ import {
   conv2dOutputShape,
   conv2dCandidates,
 } from '../src/ops/conv2d.js';
-import { tileLabel } from '../src/ops/conv2d_tiles.js';
+import { variantLabel } from '../src/ops/conv2d_tiles.js';
 import { conv2dBackwardRef, conv2dRef } from './ref/conv2d.js';
 import { chunking, gpu, disposeGpu, close, numericGrad, dot } from './helpers.js';
 import { CASES, checkAgainstRef, closeConv, label, makeData, runGpu, type Case } from './cases/conv2d.js';
@@ -74,7 +74,7 @@ test('every tile the tuner may choose, in each direction, matches the reference 
       assert.ok(most >= 3, `${label(c)}: ${most} candidates`);
       // run k: every direction with its k-th candidate (its last once it has fewer)
       for (let k = 1; k < most; k++) {
-        const pick = dirs.map((_, j) => tileLabel(cands[j][Math.min(k, cands[j].length - 1)]));
+        const pick = dirs.map((_, j) => variantLabel(cands[j][Math.min(k, cands[j].length - 1)]));
         e.tuner.force((key) => {
           const j = dirs.findIndex((dir) => key.startsWith(`conv2d ${dir} `));
           return j < 0 ? undefined : pick[j];
@@ -87,6 +87,29 @@ test('every tile the tuner may choose, in each direction, matches the reference 
             `${part} with ${pick.join(' / ')} differs from today's tiles`,
           );
       }
+    }
+  } finally {
+    e.tuner.force(undefined);
+  }
+});
+
+test('the workgroup-memory kernels (for GPUs) on every awkward shape, and chunked, match the reference and the default bit for bit', async () => {
+  const e = await gpu();
+  try {
+    // the last case has few weight taps and many pixels: its filter gradient is split over the batch
+    const split: Case = { x: [16, 3, 30, 30], w: [4, 3, 5, 5], padding: 1, bias: true };
+    for (const [i, c] of [...CASES, split].entries()) {
+      const d = makeData(c, 300 + i);
+      e.tuner.force(undefined);
+      const ref = await runGpu(e, d, c);
+      e.tuner.force((key) => (key.startsWith('conv2d ') ? 'shared64x64' : undefined));
+      const got = await runGpu(e, d, c);
+      checkAgainstRef(got, d, `shared64x64 ${label(c)}`);
+      for (const part of ['y', 'dx', 'dw', 'db'] as const)
+        assert.ok(
+          got[part].every((v, j) => Object.is(v, ref[part][j])),
+          `${part} of ${label(c)} differs from today's tiles`,
+        );
     }
   } finally {
     e.tuner.force(undefined);
@@ -164,11 +187,15 @@ test('batches larger than one storage binding run in aligned chunks (a binding o
       (e as { maxBindingElems: number }).maxBindingElems = bindingElems;
       const cc: Case = { ...c, x: [items, ...c.x.slice(1)] };
       const d = makeData(cc, 31);
-      const before = e.dispatchCount;
-      checkAgainstRef(await runGpu(e, d, cc), d, `chunked ${label(cc)}`);
-      assert.ok(e.dispatchCount - before >= 12, `${label(cc)}: every kernel ran in at least three chunks`);
+      for (const variant of [undefined, 'shared64x64']) {
+        e.tuner.force((key) => (key.startsWith('conv2d ') ? variant : undefined));
+        const before = e.dispatchCount;
+        checkAgainstRef(await runGpu(e, d, cc), d, `chunked ${variant ?? ''} ${label(cc)}`);
+        assert.ok(e.dispatchCount - before >= 12, `${label(cc)}: every kernel ran in at least three chunks`);
+      }
     }
   } finally {
+    e.tuner.force(undefined);
     (e as { maxBindingElems: number }).maxBindingElems = saved;
   }
 });

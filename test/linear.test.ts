@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LimitError, ShapeError, parameter, Tape, tensor, type Engine } from '../src/index.js';
-import { gemmCandidates, linear, matmul } from '../src/ops/linear.js';
+import { gemmCandidates, gemmLabel, linear, matmul } from '../src/ops/linear.js';
 import { linearBackwardRef, linearRef, matmulRef, type LinearDims } from './ref/linear.js';
 import { cappedEngine, close, disposeGpu, dot, gpu, numericGrad, rand } from './helpers.js';
 
@@ -138,13 +138,13 @@ test("every GEMM workgroup shape the tuner may choose matches float64 and today'
       e.tuner.force(undefined);
       const base = await checkLinear(e, d, true, true, 40, `linear ${d.B}x${d.inF}→${d.out}`);
       let most = 0;
-      for (let k = 1; k < 5; k++) {
+      for (let k = 1; k < 6; k++) {
         e.tuner.force((key) => {
           const m = /^gemm M(\d+) N(\d+) /.exec(key);
           if (!m) return undefined;
           const c = gemmCandidates(Number(m[1]), Number(m[2]));
           most = Math.max(most, c.length);
-          return `wgx${c[Math.min(k, c.length - 1)]}`;
+          return gemmLabel(c[Math.min(k, c.length - 1)]);
         });
         const got = await checkLinear(e, d, true, true, 40, `linear ${d.B}x${d.inF}→${d.out} candidate ${k}`);
         got.forEach((a, i) =>

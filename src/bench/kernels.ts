@@ -7,8 +7,8 @@ import { AlexnetError } from '../errors.js';
 import type { Engine } from '../gpu/engine.js';
 import { timeRounds, winnerOf } from '../gpu/tuner.js';
 import { conv2dBackwardData, conv2dBackwardFilter, conv2dCandidates, conv2dForward } from '../ops/conv2d.js';
-import { tileLabel } from '../ops/conv2d_tiles.js';
-import { gemmCandidates, matmul } from '../ops/linear.js';
+import { variantLabel } from '../ops/conv2d_tiles.js';
+import { gemmCandidates, gemmLabel, matmul } from '../ops/linear.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/rng.js';
 
@@ -180,7 +180,7 @@ export async function benchConv(e: Engine, s: ConvShape, reps = 5): Promise<Kern
   const out: KernelReport[] = [];
   try {
     for (const d of dirs) {
-      const labels = conv2dCandidates(d.dir, x.shape, w.shape, opts).map(tileLabel);
+      const labels = conv2dCandidates(d.dir, x.shape, w.shape, opts).map(variantLabel);
       const t = await timeVariants(e, `conv2d ${d.dir} `, labels, d.run, reps);
       const what = `${name} ${d.dir}`;
       const error = compare(what, t.outputs, d.ref, d.count, pickSamples(d.count, 64, 7));
@@ -200,7 +200,7 @@ export async function benchGemm(e: Engine, m: { M: number; N: number; K: number 
   const a = new Tensor(e, [m.M, m.K]).write(as),
     b = new Tensor(e, [m.K, m.N]).write(bs);
   try {
-    const labels = gemmCandidates(m.M, m.N).map((w) => `wgx${w}`);
+    const labels = gemmCandidates(m.M, m.N).map(gemmLabel);
     const t = await timeVariants(e, 'gemm ', labels, () => matmul(a, b), reps);
     const what = `gemm M${m.M} N${m.N} K${m.K}`;
     const ref = (i: number) => {

@@ -5,7 +5,7 @@
 import { LimitError, ShapeError, fmtShape } from '../errors.js';
 import type { Engine } from '../gpu/engine.js';
 import { itemChunks } from '../gpu/chunks.js';
-import { defineKernel } from '../gpu/kernel.js';
+import { defineKernel, type Kernel } from '../gpu/kernel.js';
 import { Tensor, expectDType, expectShape } from '../tensor/tensor.js';
 import { activationBackward } from './activation.js';
 import { fill } from '../tensor/elementwise.js';
@@ -13,21 +13,27 @@ import { colSum } from './linear.js';
 import {
   type ConvDirection,
   type ConvScratch,
+  type ConvVariant,
   chooseTile,
   convCandidates,
   convTile,
   DEFAULT_TILES,
-  type Tile,
 } from './conv2d_tiles.js';
 import fwdWgsl from '../../kernels/conv2d_fwd.wgsl';
+import fwdTiledWgsl from '../../kernels/conv2d_fwd_tiled.wgsl';
+import bwdDataTiledWgsl from '../../kernels/conv2d_bwd_data_tiled.wgsl';
+import bwdFilterTiledWgsl from '../../kernels/conv2d_bwd_filter_tiled.wgsl';
 import bwdDataWgsl from '../../kernels/conv2d_bwd_data.wgsl';
 import bwdFilterWgsl from '../../kernels/conv2d_bwd_filter.wgsl';
 import biasGradWgsl from '../../kernels/conv2d_bias_grad.wgsl';
 import { recordOp } from '../tape.js';
 
 const fwdKernel = defineKernel('conv2d_fwd', fwdWgsl);
+const fwdTiledKernel = defineKernel('conv2d_fwd_tiled', fwdTiledWgsl);
 const bwdDataKernel = defineKernel('conv2d_bwd_data', bwdDataWgsl);
+const bwdDataTiledKernel = defineKernel('conv2d_bwd_data_tiled', bwdDataTiledWgsl);
 const bwdFilterKernel = defineKernel('conv2d_bwd_filter', bwdFilterWgsl);
+const bwdFilterTiledKernel = defineKernel('conv2d_bwd_filter_tiled', bwdFilterTiledWgsl);
 const biasGradKernel = defineKernel('conv2d_bias_grad', biasGradWgsl);
 
 export interface Conv2dOptions {
@@ -158,15 +164,25 @@ export function conv2dForward(x: Tensor, w: Tensor, b: Tensor | undefined, opts:
   return y;
 }
 
-function encodeForward(g: Geom, x: Tensor, w: Tensor, b: Tensor | undefined, y: Tensor, relu: boolean, t: Tile): void {
+function encodeForward(
+  g: Geom,
+  x: Tensor,
+  w: Tensor,
+  b: Tensor | undefined,
+  y: Tensor,
+  relu: boolean,
+  v: ConvVariant,
+): void {
   const e = x.engine;
   const xImg = g.c * g.h * g.w,
     yImg = g.o * g.oh * g.ow;
-  const maxImages = Math.floor((MAX_WG * t.WG * t.TN) / (g.oh * g.ow));
+  const k = kernelOf(v, fwdKernel, fwdTiledKernel);
+  // output pixels per workgroup: the dispatch's x dimension may not pass MAX_WG
+  const maxImages = Math.floor((MAX_WG * k.perWorkgroup) / (g.oh * g.ow));
   for (const { n0, count } of imageChunks(e, 'conv2d', g.n, [xImg, yImg], maxImages)) {
     e.dispatch({
-      kernel: fwdKernel,
-      overrides: { ...t, HAS_BIAS: b ? 1 : 0, RELU: relu ? 1 : 0 },
+      kernel: k.kernel,
+      overrides: { ...k.overrides, HAS_BIAS: b ? 1 : 0, RELU: relu ? 1 : 0 },
       params: params(g, count),
       buffers: [
         x.binding(n0 * xImg, count * xImg),
@@ -174,7 +190,7 @@ function encodeForward(g: Geom, x: Tensor, w: Tensor, b: Tensor | undefined, y: 
         (b ?? w).binding(),
         y.binding(n0 * yImg, count * yImg),
       ],
-      workgroups: [Math.ceil((count * g.oh * g.ow) / (t.WG * t.TN)), Math.ceil(g.og / t.TM), g.groups],
+      workgroups: [Math.ceil((count * g.oh * g.ow) / k.perWorkgroup), Math.ceil(g.og / k.rows), g.groups],
     });
   }
 }
@@ -192,13 +208,18 @@ export function conv2dCandidates(
   xShape: readonly number[],
   wShape: readonly number[],
   opts: Conv2dOptions = {},
-): Tile[] {
+): ConvVariant[] {
   const [m, n] = tileRange(dir, geometry('conv2d', xShape, wShape, opts));
   return convCandidates(dir, m, n);
 }
 
 /** The tuner's tile for `dir` on g (today's until tuned); `encode` runs the direction on scratch. */
-function tileFor(e: Engine, dir: ConvDirection, g: Geom, encode: (t: Tile, s: ConvScratch) => void): Tile {
+function tileFor(
+  e: Engine,
+  dir: ConvDirection,
+  g: Geom,
+  encode: (t: ConvVariant, s: ConvScratch) => void,
+): ConvVariant {
   const key = `conv2d ${dir} n${g.n} c${g.c} ${g.h}x${g.w} o${g.o} k${g.kh}x${g.kw} s${g.sy}x${g.sx} p${g.py}x${g.px} g${g.groups}`;
   const shapes = { x: [g.n, g.c, g.h, g.w], w: [g.o, g.cg, g.kh, g.kw], y: [g.n, g.o, g.oh, g.ow] };
   return convTile(e, dir, key, tileRange(dir, g), shapes, encode);
@@ -224,22 +245,30 @@ export function conv2dBackwardData(dy: Tensor, w: Tensor, xShape: readonly numbe
   return dx;
 }
 
-function encodeBackwardData(g: Geom, dy: Tensor, w: Tensor, dx: Tensor, t: Tile): void {
+function encodeBackwardData(g: Geom, dy: Tensor, w: Tensor, dx: Tensor, v: ConvVariant): void {
   const e = dy.engine;
   const ha = Math.ceil(g.h / g.sy),
     wa = Math.ceil(g.w / g.sx);
   const xImg = g.c * g.h * g.w,
     yImg = g.o * g.oh * g.ow;
-  const maxImages = Math.floor((MAX_WG * t.WG * t.TN) / (ha * wa));
+  const k = kernelOf(v, bwdDataKernel, bwdDataTiledKernel);
+  const maxImages = Math.floor((MAX_WG * k.perWorkgroup) / (ha * wa));
   for (const { n0, count } of imageChunks(e, 'conv2d backward data', g.n, [xImg, yImg], maxImages)) {
     e.dispatch({
-      kernel: bwdDataKernel,
-      overrides: t,
+      kernel: k.kernel,
+      overrides: k.overrides,
       params: { ...params(g, count), ha, wa },
       buffers: [dy.binding(n0 * yImg, count * yImg), w.binding(), dx.binding(n0 * xImg, count * xImg)],
-      workgroups: [Math.ceil((count * ha * wa) / (t.WG * t.TN)), Math.ceil(g.cg / t.TM), g.groups * g.sy * g.sx],
+      workgroups: [Math.ceil((count * ha * wa) / k.perWorkgroup), Math.ceil(g.cg / k.rows), g.groups * g.sy * g.sx],
     });
   }
+}
+
+/** The kernel of a variant: a register-tiled one with its overrides, or the workgroup-memory one (64 × 64 tiles). */
+function kernelOf(v: ConvVariant, registers: Kernel, shared: Kernel) {
+  return v === 'shared64'
+    ? { kernel: shared, overrides: {}, perWorkgroup: 64, rows: 64 }
+    : { kernel: registers, overrides: v, perWorkgroup: v.WG * v.TN, rows: v.TM };
 }
 
 /** dw of conv2d: x [N,C,H,W], dy [N,O,OH,OW] → dw of shape wShape [O,C/groups,KH,KW] (summed over the batch). */
@@ -268,20 +297,21 @@ export function conv2dBackwardFilter(
   return dw;
 }
 
-function encodeBackwardFilter(g: Geom, x: Tensor, dy: Tensor, dw: Tensor, t: Tile, splits: number): void {
+function encodeBackwardFilter(g: Geom, x: Tensor, dy: Tensor, dw: Tensor, v: ConvVariant, splits: number): void {
   const e = x.engine;
   const xImg = g.c * g.h * g.w,
     yImg = g.o * g.oh * g.ow;
   const kk = g.cg * g.kh * g.kw;
-  const grid: [number, number, number] = [Math.ceil(kk / (t.WG * t.TN)), Math.ceil(g.og / t.TM), g.groups];
+  const t = kernelOf(v, bwdFilterKernel, bwdFilterTiledKernel);
+  const grid: [number, number, number] = [Math.ceil(kk / t.perWorkgroup), Math.ceil(g.og / t.rows), g.groups];
   if (splits > 1) {
     // split-K over the batch: partial dW per split, then a fixed-order sum over the splits
     const ips = Math.ceil(g.n / splits);
     const used = Math.ceil(g.n / ips);
     const partial = new Tensor(e, [used, dw.size], 'f32', { name: 'conv2d.dw.splits' });
     e.dispatch({
-      kernel: bwdFilterKernel,
-      overrides: t,
+      kernel: t.kernel,
+      overrides: t.overrides,
       params: { ...params(g, g.n), accumulate: 0, ips },
       buffers: [x.binding(), dy.binding(), partial.binding()],
       workgroups: [grid[0], grid[1], g.groups * used],
@@ -292,8 +322,8 @@ function encodeBackwardFilter(g: Geom, x: Tensor, dy: Tensor, dw: Tensor, t: Til
   }
   imageChunks(e, 'conv2d backward filter', g.n, [xImg, yImg]).forEach(({ n0, count }, i) => {
     e.dispatch({
-      kernel: bwdFilterKernel,
-      overrides: t,
+      kernel: t.kernel,
+      overrides: t.overrides,
       params: { ...params(g, count), accumulate: i > 0 ? 1 : 0, ips: count },
       buffers: [x.binding(n0 * xImg, count * xImg), dy.binding(n0 * yImg, count * yImg), dw.binding()],
       workgroups: grid,

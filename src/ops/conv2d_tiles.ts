@@ -59,8 +59,15 @@ export function chooseTile(t: ConvTile, m: number, n: number): Tile {
 
 export const tileLabel = (t: Tile): string => `${t.TM}x${t.TN} wg${t.WG}`;
 
-/** Today's tile first, then other register shapes and workgroup sizes, each fitted to m × n as above. */
-export function convCandidates(dir: ConvDirection, m: number, n: number): Tile[] {
+/** A register tile of the lavapipe-shaped kernels, or (forward) the workgroup-memory kernel for GPUs. */
+export type ConvVariant = Tile | 'shared64';
+export const variantLabel = (v: ConvVariant): string => (v === 'shared64' ? 'shared64x64' : tileLabel(v));
+
+/**
+ * Today's tile first, then other register shapes and workgroup sizes, each fitted to m × n as above;
+ * then the workgroup-memory kernel of the direction (kernels/conv2d_*_tiled.wgsl).
+ */
+export function convCandidates(dir: ConvDirection, m: number, n: number): ConvVariant[] {
   const d = DEFAULT_TILES[dir];
   const bases: ConvTile[] = [
     d,
@@ -70,11 +77,12 @@ export function convCandidates(dir: ConvDirection, m: number, n: number): Tile[]
     { ...d, WG: d.WG * 2, minWG: d.WG * 2 },
     { ...d, WG: d.WG / 2, minWG: d.WG / 2 },
   ];
-  const out = new Map<string, Tile>();
+  const out = new Map<string, ConvVariant>();
   for (const b of bases) {
     const t = chooseTile(b, m, n);
     out.set(tileLabel(t), t);
   }
+  out.set('shared64x64', 'shared64');
   return [...out.values()];
 }
 
@@ -96,9 +104,9 @@ export function convTile(
   key: string,
   mn: [number, number],
   shapes: { x: readonly number[]; w: readonly number[]; y: readonly number[] },
-  encode: (t: Tile, s: ConvScratch) => void,
-): Tile {
-  const prepare = (): TuneBench<Tile> => {
+  encode: (t: ConvVariant, s: ConvScratch) => void,
+): ConvVariant {
+  const prepare = (): TuneBench<ConvVariant> => {
     const s: ConvScratch = {
       x: fill(new Tensor(e, shapes.x, 'f32', { name: 'tune.x' }), 0.5),
       w: fill(new Tensor(e, shapes.w, 'f32', { name: 'tune.w' }), 0.5),
@@ -107,5 +115,5 @@ export function convTile(
     };
     return { run: (t) => encode(t, s), dispose: () => Object.values(s).forEach((t) => t.dispose()) };
   };
-  return e.tuner.pick(key, convCandidates(dir, mn[0], mn[1]), tileLabel, prepare);
+  return e.tuner.pick(key, convCandidates(dir, mn[0], mn[1]), variantLabel, prepare);
 }

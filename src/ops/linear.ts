@@ -9,6 +9,7 @@
 // y, its own rows of dw, and adds its share of dx (ACCUM), so no pass ever binds the whole weight.
 // Left out: batched (3-D) products; a workgroup-memory variant for discrete GPUs.
 import gemmWgsl from '../../kernels/gemm.wgsl';
+import gemmTiledWgsl from '../../kernels/gemm_tiled.wgsl';
 import transposeWgsl from '../../kernels/gemm_transpose.wgsl';
 import colSumWgsl from '../../kernels/col_sum.wgsl';
 import { LimitError, ShapeError, fmtShape } from '../errors.js';
@@ -24,6 +25,7 @@ import { recordOp } from '../tape.js';
 const TM = 8,
   TN = 16; // register tile of gemm.wgsl
 const gemmKernel = defineKernel('gemm', gemmWgsl);
+const gemmTiledKernel = defineKernel('gemm_tiled', gemmTiledWgsl);
 const transposeKernel = defineKernel('gemm_transpose', transposeWgsl);
 const colSumKernel = defineKernel('col_sum', colSumWgsl);
 
@@ -75,30 +77,30 @@ export function gemm(o: GemmArgs): void {
   if (M === 0 || N === 0) return;
   const align = aligned(o.a) && aligned(o.b) && (o.transC || aligned(o.c));
   const key = `gemm M${M} N${N} K${K}${o.transA ? ' transA' : ''}${o.transC ? ' transC' : ''}${align ? '' : ' unaligned'}`;
-  const wgx = o.c.t.engine.tuner.pick(
-    key,
-    gemmCandidates(M, N),
-    (w) => `wgx${w}`,
-    () => gemmScratch(o),
-  );
-  encodeGemm(o, wgx);
+  const v = o.c.t.engine.tuner.pick(key, gemmCandidates(M, N), gemmLabel, () => gemmScratch(o));
+  encodeGemm(o, v);
 }
+
+/** gemm.wgsl with `wgx` tiles per workgroup along n, or gemm_tiled.wgsl (workgroup-memory tiles, for GPUs). */
+export type GemmVariant = { kernel: 'registers'; wgx: number } | { kernel: 'tiled' };
+export const gemmLabel = (v: GemmVariant): string => (v.kernel === 'tiled' ? 'tiled64x64' : `wgx${v.wgx}`);
 
 /**
  * Tiles per workgroup along n (of its 64): today's choice first — 8×8 unless M or N is too small to
  * keep them busy (fc layers at small batch: M or N is the batch) — then its neighbours by powers of two.
  */
-export function gemmCandidates(M: number, N: number): number[] {
+export function gemmCandidates(M: number, N: number): GemmVariant[] {
   const tm = pow2ceil(ceilDiv(M, TM)),
     tn = pow2ceil(ceilDiv(N, TN));
   const w0 = Math.min(64 / Math.min(8, tm), tn);
   const others = [1, 2, 4, 8, 16, 32, 64].filter((w) => w !== w0 && w <= 2 * tn && 64 / w <= 2 * tm);
   others.sort((a, b) => Math.abs(Math.log2(a / w0)) - Math.abs(Math.log2(b / w0)));
-  return [w0, ...others.slice(0, 4)];
+  const registers = [w0, ...others.slice(0, 4)].map((wgx): GemmVariant => ({ kernel: 'registers', wgx }));
+  return [...registers, { kernel: 'tiled' }];
 }
 
 /** Scratch copies of a GEMM's operands (same shapes, ranges, strides) for the tuner to time on. */
-function gemmScratch(o: GemmArgs): TuneBench<number> {
+function gemmScratch(o: GemmArgs): TuneBench<GemmVariant> {
   const copies = new Map<Tensor, Tensor>();
   const copy = (r: MatrixRef): MatrixRef => {
     let t = copies.get(r.t);
@@ -106,11 +108,11 @@ function gemmScratch(o: GemmArgs): TuneBench<number> {
     return { ...r, t };
   };
   const s = { ...o, a: copy(o.a), b: copy(o.b), c: copy(o.c), bias: o.bias && copy(o.bias) };
-  return { run: (wgx) => encodeGemm(s, wgx), dispose: () => copies.forEach((t) => t.dispose()) };
+  return { run: (v) => encodeGemm(s, v), dispose: () => copies.forEach((t) => t.dispose()) };
 }
 
-/** Encode the GEMM with `wgx` tiles per workgroup along n (64 invocations = wgx × 64/wgx tiles). */
-function encodeGemm(o: GemmArgs, wgx: number): void {
+/** Encode the GEMM as variant v (gemm.wgsl: 64 invocations = wgx × 64/wgx register tiles). */
+function encodeGemm(o: GemmArgs, v: GemmVariant): void {
   const { M, N, K, a, b, c } = o;
   const overrides = {
     TRANS_A: o.transA ? 1 : 0,
@@ -122,7 +124,7 @@ function encodeGemm(o: GemmArgs, wgx: number): void {
   };
   const biasBinding = o.bias ? o.bias.t.binding(o.bias.start, o.bias.count) : bind4(a); // unread placeholder
   c.t.engine.dispatch({
-    kernel: gemmKernel,
+    kernel: v.kernel === 'tiled' ? gemmTiledKernel : gemmKernel,
     overrides,
     params: {
       M,
@@ -135,10 +137,11 @@ function encodeGemm(o: GemmArgs, wgx: number): void {
       offB: b.off,
       offC: c.off,
       offBias: o.bias?.off ?? 0,
-      wgx,
+      wgx: v.kernel === 'tiled' ? 0 : v.wgx,
     },
     buffers: [bind4(a), bind4(b), biasBinding, bind4(c)],
-    workgroups: [ceilDiv(N, TN * wgx), ceilDiv(M, (TM * 64) / wgx)],
+    workgroups:
+      v.kernel === 'tiled' ? [ceilDiv(N, 64), ceilDiv(M, 64)] : [ceilDiv(N, TN * v.wgx), ceilDiv(M, (TM * 64) / v.wgx)],
   });
 }
 
