@@ -8,7 +8,7 @@ import { join } from 'node:path';
 // paper's experiments (issue 13) are new rooms, about 1,000 lines together.
 // 13,000 → 14,200: kernel descriptors (named uniform fields, explicit layouts), the recorded and
 // replayed step with its arena plan, and autotuning (issue 10), about 1,200 lines together.
-// 14,200 → 14,600: the kernel microbenchmarks that ship with the package (src/bench, `bench kernels`).
+// 14,200 → 14,600: the kernel microbenchmarks that ship with the package (src/microbench, `bench kernels`).
 // 14,600 → 15,000: four workgroup-memory kernels for GPUs (conv forward, dX, dW, GEMM; ~430 lines of
 // WGSL), autotuner candidates beside the lavapipe-shaped register tiles.
 const BUDGET = 15_000;

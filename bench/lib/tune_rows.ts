@@ -1,9 +1,9 @@
 // The autotuner against today's tiles on every AlexNet conv direction (bench/lib/conv_rows.ts's
-// layers), through the package's own microbenchmark (src/bench/kernels.ts): each direction
+// layers), through the package's own microbenchmark (src/microbench/kernels.ts): each direction
 // validated against float64 on sampled outputs, every candidate timed in interleaved rounds, then
 // the winner timed again beside the default in fresh rounds. The ratio default ÷ winner is the
 // gain; below 1 beyond noise would mean the tuner chose worse than today's tiles.
-import { benchConv, type KernelReport } from '../../src/bench/kernels.js';
+import { benchConv, type KernelReport } from '../../src/microbench/kernels.js';
 import type { Engine } from '../../src/gpu/engine.js';
 import { CONV_LAYERS } from './conv_rows.js';
 

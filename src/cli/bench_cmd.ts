@@ -1,9 +1,9 @@
 // `alexnet-wgsl bench --profile`: one training step broken down by op, so a user sees where the
 // time goes on their adapter; `alexnet-wgsl bench kernels`: any conv or GEMM shape, validated, then
-// every variant the autotuner would consider timed (src/bench/kernels.ts). (The full suite, with
+// every variant the autotuner would consider timed (src/microbench/kernels.ts). (The full suite, with
 // roofs and peers, is `npm run bench` in a clone.)
 import { writeFileSync } from 'node:fs';
-import { benchConv, benchGemm, type ConvShape, formatKernelReports } from '../bench/kernels.js';
+import { benchConv, benchGemm, type ConvShape, formatKernelReports } from '../microbench/kernels.js';
 import { autotuneFlag, flag, helpText, parseArgs, UsageError } from './args.js';
 import { formatProfile, profileStep } from '../train/profile.js';
 import { ARCH_NAMES } from '../models/spec.js';
