@@ -361,8 +361,10 @@ if (hostCases.length) {
   report.section('Host time to encode a training step: replayed against unrecorded, same run (ms, wall)');
   const results: HostResult[] = [];
   for (const c of hostCases) {
-    say(`  ${hostName(c)}: ${quick ? 2 : 3} unrecorded steps, then recorded and ${quick ? 2 : 3} replayed …`);
-    results.push(await hostCase(c, quick ? 2 : 3, DAWN_FLAGS, gpuProfile ? 'cached' : 'off'));
+    // medians of 7: a step now and then meets a garbage collection (10–30 ms on this machine)
+    const n = quick ? 3 : 7;
+    say(`  ${hostName(c)}: ${n} unrecorded steps, then recorded and ${n} replayed …`);
+    results.push(await hostCase(c, n, DAWN_FLAGS, gpuProfile ? 'cached' : 'off'));
   }
   for (const l of hostLines(results)) say(l);
   machine.host = results;

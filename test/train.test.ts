@@ -85,17 +85,20 @@ test('resume reaches the same weights, bit for bit, as an uninterrupted run', as
   assert.ok(ck.velocities && ck.velocities.size === wa.size);
 });
 
-test('the trainer replays its recorded step: the same weights, metrics and velocities as steps run unrecorded', async () => {
+test('the trainer replays its recorded step and runs a step ahead: the same weights, metrics and velocities as steps run one by one, unrecorded', async () => {
   const e = await gpu();
   const a = join(dir, 'replayed'),
     b = join(dir, 'unrecorded');
   const ra = await train(base(a, { steps: 8 }), { ...quiet, engine: e });
   assert.is(ra.replayedSteps, 7, 'the first step records, the seven after it replay');
+  // 6 steps an epoch: steps 2–6 and 8 were encoded before the step before them was read
+  assert.is(ra.stepsRunAhead, 6);
   // a beforeUpdate hook looks inside the step, so every step of this run is unrecorded
   let hooked = 0;
   const rb = await train(base(b, { steps: 8 }), { ...quiet, engine: e, beforeUpdate: () => void hooked++ });
   assert.is(hooked, 8);
   assert.is(rb.replayedSteps, 0);
+  assert.is(rb.stepsRunAhead, 0, 'a hook that looks inside the steps keeps them one by one');
   assert.equal(await weightsDiffer(join(a, 'final.safetensors'), join(b, 'final.safetensors')), []);
   const ca = await loadCheckpoint(join(a, 'checkpoint.safetensors')),
     cb = await loadCheckpoint(join(b, 'checkpoint.safetensors'));

@@ -1,7 +1,8 @@
 // The autotuner: a shape's default is used until it is timed; a challenger wins only by more than the
 // margin; modes off / cached / full; winners persist through a store (the Node file store keyed by
 // adapter and version, atomic, a corrupt file read as empty); a real conv tuned in-process keeps
-// its numbers; a training run with tuning on ends with the weights of one with tuning off.
+// its numbers; a training run with tuning on ends with the weights of one with tuning off, and a
+// stop asked for in the first step is not held up by tuning.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -166,6 +167,26 @@ test('training with tuning on ends with the weights of training with it off', as
     await weightsDiffer(join(dir, 'tuned', 'final.safetensors'), join(dir, 'plain', 'final.safetensors')),
     [],
   );
+  // a stop asked for during the first step is not held up by tuning: the shapes stay for a later run
+  const e = await createEngine({ autotune: 'cached', tuneStore: () => memory() });
+  const lines: string[] = [];
+  try {
+    const r = await train(options(join(dir, 'data'), join(dir, 'stopped'), { batchSize: 8, seed: 3, steps: 4 }), {
+      ...quiet,
+      log: (l) => lines.push(l),
+      engine: e,
+      stopRequested: () => true,
+    });
+    assert.ok(r.interrupted);
+    assert.is(r.state.step, 1);
+    assert.not.ok(
+      lines.some((l) => l.startsWith('autotune:')),
+      lines.join('\n'),
+    );
+    assert.ok(e.tuner.pending.length > 0, 'the shapes are still queued');
+  } finally {
+    e.dispose();
+  }
 });
 
 test.run();

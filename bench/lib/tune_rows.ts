@@ -18,6 +18,7 @@ export async function tuneRows(
   say: (line: string) => void,
 ): Promise<Array<KernelReport & { layer: string }>> {
   const out: Array<KernelReport & { layer: string }> = [];
+  if (!CONV_LAYERS.some((L) => want(tuneName(L.name, n)))) return out;
   say(
     `${'layer'.padEnd(16)} ${'direction'.padEnd(10)} ${'variants'.padStart(8)}  ${'default'.padEnd(12)} ${'winner'.padEnd(12)} ${'default ms'.padStart(10)} ${'winner ms'.padStart(10)} ${'gain'.padStart(6)}`,
   );

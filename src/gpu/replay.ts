@@ -2,6 +2,7 @@
 // liveness in arenas, its uniforms in one buffer at aligned offsets, one bind group per dispatch.
 // run() patches the step's values into the uniform bytes, writes them once, and encodes the
 // dispatches as they are; the outputs (the loss, the logits) are copied into tensors the caller owns.
+import { DisposedError } from '../errors.js';
 import type { Engine } from './engine.js';
 import type { StepParam } from './uniform.js';
 import { conflicts, planArenas, type ArenaPlan, type RecordingLog, type StepValues, stepWord } from './recording.js';
@@ -72,7 +73,7 @@ export class Replay {
 
   /** Encode the step with these values; copy output k into `into[k]` (a buffer of at least its size). */
   run(values: StepValues, into: readonly GPUBuffer[]): void {
-    if (this.disposed) throw new Error('replay was disposed');
+    if (this.disposed) throw new DisposedError('the recorded step was disposed');
     const u = new Uint32Array(this.words),
       f = new Float32Array(this.words);
     for (const { word, param } of this.patches) {

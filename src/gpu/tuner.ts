@@ -3,13 +3,15 @@
 // candidate (the hand-picked default) and, unless tuning is off, queues the key; tunePending()
 // then times every queued key's candidates on this adapter (GPU timestamps where the adapter has
 // them, else submit → done) and keeps the winner. A challenger must beat the default by more than
-// MARGIN to win, so noise never swaps a variant in. Winners live in memory and, through a
+// MARGIN to win, and then win again alone against the default in fresh rounds, so noise (and the
+// luck of the fastest of several noisy timings) does not swap a variant in. Winners live in memory and, through a
 // TuneStore (Node: a JSON file keyed by adapter and engine version), across runs.
 //   off     the defaults, nothing timed
 //   cached  stored winners; shapes without one are tuned once and stored (the default)
 //   full    every shape is timed again this run and the store updated
 // Every candidate of an op gives the same numbers bit for bit (the summation order does not depend
 // on the tile): tests run each one against the float64 reference and against each other.
+import { DispatchError } from '../errors.js';
 import type { Engine } from './engine.js';
 
 export type AutotuneMode = 'off' | 'cached' | 'full';
@@ -66,7 +68,7 @@ export class Tuner {
     const forced = this.forced?.(key);
     if (forced !== undefined) {
       const c = candidates.find((c) => label(c) === forced);
-      if (c === undefined) throw new Error(`tuner: no candidate '${forced}' for ${key}`);
+      if (c === undefined) throw new DispatchError(`tuner: no candidate '${forced}' for ${key}`);
       return c;
     }
     if (this.mode === 'off' || candidates.length < 2) return candidates[0];
@@ -98,20 +100,15 @@ export class Tuner {
 
   /** Time the candidates of every queued key, keep the winners (and store them); one row per key. */
   async tunePending(engine: Engine, o: { reps?: number; onDone?: (row: TuneRow, k: number) => void } = {}) {
-    const reps = o.reps ?? 3;
+    const reps = o.reps ?? 5;
     const rows: TuneRow[] = [];
     const keys = [...this.queue.entries()];
     this.queue.clear();
     for (const [k, [key, q]] of keys.entries()) {
       const bench = q.prepare();
       try {
-        const ms = await timeRounds(
-          engine,
-          q.candidates.map((c) => () => bench.run(c)),
-          reps,
-        );
-        const trials = q.candidates.map((c, i) => ({ label: q.label(c), ms: ms[i] }));
-        const winner = winnerOf(trials);
+        const runs = q.candidates.map((c) => () => bench.run(c));
+        const { trials, winner } = await chooseVariant(engine, q.candidates.map(q.label), runs, reps);
         this.winners.set(key, winner);
         this.timed.add(key);
         rows.push({ key, trials, winner });
@@ -126,12 +123,54 @@ export class Tuner {
 }
 
 /**
- * Each run's median ms over `reps` rounds, after one untimed run each (which compiles its pipeline).
- * A round times every run once, in turn, so a change in the machine's load falls on all of them.
+ * Time each variant's run (labels[0] is the default) and pick by winnerOf. A variant slower than
+ * twice the default in the first round drops out of the others (on lavapipe the workgroup-memory
+ * kernels run 3–10× slower: timing them five times over would double a tuning pass). A challenger
+ * that wins must win again, alone against the default in fresh rounds, or the default stays: the
+ * fastest of several noisy timings is flattered by its luck.
  */
+export async function chooseVariant(
+  e: Engine,
+  labels: readonly string[],
+  runs: ReadonlyArray<() => void>,
+  reps: number,
+): Promise<{ trials: Array<{ label: string; ms: number }>; winner: string }> {
+  const first = await sampleRounds(e, runs, 1, true);
+  const kept = runs.map((_, i) => i).filter((i) => i === 0 || first[i][0] <= 2 * first[0][0]);
+  const rest = await sampleRounds(
+    e,
+    kept.map((i) => runs[i]),
+    reps - 1,
+    false,
+  );
+  const trials = labels.map((label, i) => {
+    const k = kept.indexOf(i);
+    return { label, ms: median(k < 0 ? first[i] : [...first[i], ...rest[k]]) };
+  });
+  let winner = winnerOf(trials);
+  if (winner !== labels[0]) {
+    const again = await timeRounds(e, [runs[0], runs[labels.indexOf(winner)]], reps);
+    if (!(again[1] < again[0] * (1 - MARGIN))) winner = labels[0];
+  }
+  return { trials, winner };
+}
+
+const median = (v: readonly number[]): number => [...v].sort((a, b) => a - b)[v.length >> 1];
+
+/** Each run's median ms over `reps` rounds, after one untimed run each (which compiles its pipeline). */
 export async function timeRounds(e: Engine, runs: ReadonlyArray<() => void>, reps: number): Promise<number[]> {
-  for (const run of runs) run();
-  await e.sync();
+  return (await sampleRounds(e, runs, reps, true)).map(median);
+}
+
+/**
+ * Each run's times over `reps` rounds (after one untimed run each if `warm`). A round times every
+ * run once, in turn, so a change in the machine's load falls on all of them.
+ */
+async function sampleRounds(e: Engine, runs: ReadonlyArray<() => void>, reps: number, warm: boolean) {
+  if (warm) {
+    for (const run of runs) run();
+    await e.sync();
+  }
   const ms = runs.map((): number[] => []);
   const stamps = e.features.has('timestamp-query');
   for (let r = 0; r < reps; r++) {
@@ -148,5 +187,5 @@ export async function timeRounds(e: Engine, runs: ReadonlyArray<() => void>, rep
       }
     }
   }
-  return ms.map((m) => m.sort((a, b) => a - b)[m.length >> 1]);
+  return ms;
 }

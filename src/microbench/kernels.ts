@@ -1,11 +1,12 @@
 // Kernel microbenchmarks that ship with the package (`alexnet-wgsl bench kernels`): any conv or
 // GEMM shape on the adapter in use. Each direction is first checked against a float64 reference on
 // sampled outputs (a kernel is validated before it is timed), then every variant the autotuner
-// would consider is timed in interleaved rounds; the winner (src/gpu/tuner.ts's rule) is timed
-// again against today's default in fresh rounds, so its gain is not the luck of the first rounds.
+// would consider is timed in interleaved rounds and chosen as the tuner chooses (src/gpu/tuner.ts);
+// the choice is then timed against today's default in fresh rounds, so its gain is not the luck of
+// the rounds that chose it.
 import { AlexnetError } from '../errors.js';
 import type { Engine } from '../gpu/engine.js';
-import { timeRounds, winnerOf } from '../gpu/tuner.js';
+import { chooseVariant, timeRounds } from '../gpu/tuner.js';
 import { conv2dBackwardData, conv2dBackwardFilter, conv2dCandidates, conv2dForward } from '../ops/conv2d.js';
 import { variantLabel } from '../ops/conv2d_tiles.js';
 import { gemmCandidates, gemmLabel, matmul } from '../ops/linear.js';
@@ -63,11 +64,11 @@ async function timeVariants(
       outputs.push(await t.readF32());
       t.dispose();
     }
-    const ms = await timeRounds(e, labels.map(runWith), reps);
-    const winner = winnerOf(labels.map((label, i) => ({ label, ms: ms[i] })));
+    // the tuner's own choice (src/gpu/tuner.ts), then its gain measured again in fresh rounds
+    const { trials, winner } = await chooseVariant(e, labels, labels.map(runWith), reps);
     const again = await timeRounds(e, [runWith(labels[0]), runWith(winner)], reps + 2);
     return {
-      variants: labels.map((label, i) => ({ label, ms: ms[i], gflops: 0 })),
+      variants: trials.map((t) => ({ ...t, gflops: 0 })),
       winner,
       recheck: { defaultMs: again[0], winnerMs: again[1] },
       outputs,

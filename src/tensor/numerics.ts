@@ -94,14 +94,15 @@ export class NumericsMonitor {
 
   /** Read the flags (submits pending work): the first non-finite watched tensor, or undefined. */
   async firstBad(): Promise<BadTensor | undefined> {
-    const n = this.labels.length;
+    const labels = [...this.labels]; // the watches of now: a reset() meanwhile (the next step) must not rename them
+    const n = labels.length;
     if (n === 0) return undefined;
     const flags = new Uint32Array(await this.engine.readBuffer(this.flags.buffer, 0, 4 * n));
     const index = flags.findIndex((f) => f !== 0);
     if (index < 0) return undefined;
     const f = flags[index];
     return {
-      label: this.labels[index],
+      label: labels[index],
       index,
       kind: f === 1 ? 'NaN' : f === 2 ? 'Inf' : 'NaN and Inf',
       count: flags.filter((x) => x !== 0).length,

@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import type { Engine } from '../../gpu/engine.js';
 import type { Batch } from '../../data/loader.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import type { NumericsMonitor } from '../../tensor/numerics.js';
+import type { BadTensor, NumericsMonitor } from '../../tensor/numerics.js';
 import { evaluate } from '../../train/evaluate.js';
 import { topkHits } from '../../train/metrics.js';
 import { batchInput } from '../../train/input.js';
 import type { RecordedStep } from '../../train/recorded_step.js';
+import type { StepResult } from '../../train/step.js';
 import { tuneQueued } from '../../train/tune.js';
 import { type DataWaitWatch, numericalFailure, type StuckLossWatch } from '../../train/watchdog.js';
 import { saveCheckpoint } from '../files/checkpoint.js';
@@ -31,6 +32,8 @@ export interface Loop {
   steps: RecordedStep;
   /** Steps of this process that replayed the recording. */
   replayedSteps: number;
+  /** Steps launched before the previous one was looked at. */
+  stepsRunAhead: number;
   numerics: NumericsMonitor;
   checkpoints: CheckpointPolicy;
   metrics: MetricsLog;
@@ -67,14 +70,38 @@ export async function epochs(l: Loop): Promise<boolean> {
   const { o, run } = l,
     p = run.progress;
   for (let epoch = p.epoch; epoch < o.epochs && p.step < run.total; epoch++) {
-    for await (const batch of run.loader.epoch(epoch, p.batch)) {
-      await step(l, epoch, batch);
-      const stop = l.io.stopRequested?.() ?? false;
-      if (o.checkpointEvery && p.step % o.checkpointEvery === 0 && !stop) await save(l, false);
-      if (stop) await save(l, true);
-      l.io.onStep?.(runState(run));
-      if (stop) return true;
-      if (p.step >= run.total) break;
+    const batches = run.loader.epoch(epoch, p.batch)[Symbol.asyncIterator]();
+    try {
+      let next = await batches.next();
+      let cur: Launched | undefined;
+      while (cur || !next.done) {
+        if (!cur) {
+          cur = launch(l, next.value as Batch, p.step + 1);
+          next = await batches.next();
+        }
+        // Run ahead: encode the next step before reading this one's loss, so the device is never
+        // idle while the host reads and encodes; only where nothing in between needs this step's state.
+        let ahead: Launched | undefined;
+        if (!next.done && mayRunAhead(l, cur.n)) {
+          ahead = launch(l, next.value, cur.n + 1);
+          l.stepsRunAhead++;
+          next = await batches.next();
+        }
+        await settle(l, epoch, cur);
+        const stop = l.io.stopRequested?.() ?? false;
+        if (stop && ahead) {
+          await settle(l, epoch, ahead); // the step in flight finishes, then the checkpoint
+          ahead = undefined;
+        }
+        if (o.checkpointEvery && p.step % o.checkpointEvery === 0 && !stop) await save(l, false);
+        if (stop) await save(l, true);
+        l.io.onStep?.(runState(run));
+        if (stop) return true;
+        if (p.step >= run.total) break;
+        cur = ahead;
+      }
+    } finally {
+      await batches.return?.(undefined);
     }
     if (p.batch < run.loader.batchesPerEpoch) break; // stopped by --steps inside the epoch
     await endEpoch(l, epoch);
@@ -82,17 +109,39 @@ export async function epochs(l: Loop): Promise<boolean> {
   return false;
 }
 
+/**
+ * Whether step n+1 may be encoded before step n is looked at: not when a checkpoint follows step n
+ * (it must hold step n's weights), at the run's last step, while shapes wait to be tuned (the step
+ * is recorded again after), or when a test hook watches the steps one by one.
+ */
+function mayRunAhead(l: Loop, n: number): boolean {
+  const { o, io } = l;
+  if (io.beforeStep || io.beforeUpdate) return false;
+  if (o.checkpointEvery && n % o.checkpointEvery === 0) return false;
+  return n < l.run.total && l.engine.tuner.pending.length === 0;
+}
+
 const save = (l: Loop, required: boolean): Promise<void> =>
   l.checkpoints.save(l.run.model, l.run.meta, l.run.opt, runState(l.run), required);
 
-/** One update on a batch: the step, its health, the sums, the progress line. */
-async function step(l: Loop, epoch: number, batch: Batch): Promise<void> {
+/** A step encoded, with the reads of its loss, logits and health flags issued but not awaited. */
+interface Launched {
+  n: number;
+  batch: Batch;
+  r: StepResult;
+  reads: Promise<[Float32Array, Float32Array, BadTensor | undefined]>;
+  watched: number;
+}
+
+/**
+ * Step n on a batch, encoded: the batch written in, the update, the reads issued. Their copies are
+ * encoded right behind the step, so the values are step n's even if step n+1 is encoded next.
+ */
+function launch(l: Loop, batch: Batch, n: number): Launched {
   const { o, io, run, numerics } = l,
-    { model, progress: p, sums } = run,
-    B = o.batchSize;
+    model = run.model;
   batchInput(run.model.engine, batch, l.x.shape, l.x);
   l.y.write(batch.labels);
-  const n = p.step + 1;
   io.beforeStep?.(n, model);
   numerics.reset();
   numerics.watch(l.x, 'input batch');
@@ -101,17 +150,28 @@ async function step(l: Loop, epoch: number, batch: Batch): Promise<void> {
   const r = l.steps.step({
     lr: run.schedule.lr,
     seed: o.seed,
-    step: p.step,
+    step: n - 1,
     numerics: o.checkNumerics ? numerics : undefined,
     watch: numerics,
     beforeUpdate: hook && (() => hook(n, model)),
   });
   if (l.steps.mode === 'replayed') l.replayedSteps++;
-  const [lv, lg, bad] = await Promise.all([r.loss.readF32(), r.logits.readF32(), numerics.firstBad()]);
+  const reads = Promise.all([r.loss.readF32(), r.logits.readF32(), numerics.firstBad()]);
+  reads.catch(() => {}); // settle() awaits it and throws; until then a lost device must not count as unhandled
+  return { n, batch, r, reads, watched: numerics.watched };
+}
+
+/** A launched step looked at: its health, the sums, the progress line, tuning of new shapes. */
+async function settle(l: Loop, epoch: number, s: Launched): Promise<void> {
+  const { o, io, run } = l,
+    { model, progress: p, sums } = run,
+    B = o.batchSize,
+    { n, batch, r } = s;
+  const [lv, lg, bad] = await s.reads;
   r.release();
   const loss = lv[0];
   const failure = numericalFailure(
-    { bad, watched: numerics.watched, loss, images: batch.images, indices: batch.indices, dataset: run.train },
+    { bad, watched: s.watched, loss, images: batch.images, indices: batch.indices, dataset: run.train },
     `step ${n} (epoch ${epoch + 1}, batch ${batch.index})`,
     l.checkpoints.lastGoodText,
     !!o.checkNumerics,
@@ -139,8 +199,9 @@ async function step(l: Loop, epoch: number, batch: Batch): Promise<void> {
   if (warning) io.warn(warning);
   // Intervals end at multiples of logEvery, so a resumed run logs the same steps.
   if (p.step % o.logEvery === 0 || p.step === run.total) await progressLine(l, epoch);
-  if (l.engine.tuner.pending.length) {
+  if (l.engine.tuner.pending.length && !io.stopRequested?.()) {
     // shapes used for the first time on this adapter: time their variants, then record the step anew
+    // (not when a stop was asked for: the shapes stay untuned, to be tuned by a later run)
     await tuneQueued(l.engine, io.log);
     l.steps.reset();
     l.lastT = performance.now(); // the next step's time leaves the tuning out
@@ -257,6 +318,7 @@ export async function finish(l: Loop, started: number): Promise<TrainSummary> {
     imagesPerSecond: (p.step * o.batchSize) / (p.elapsedMs / 1000),
     wallMs: performance.now() - started,
     replayedSteps: l.replayedSteps,
+    stepsRunAhead: l.stepsRunAhead,
   };
 }
 

@@ -80,4 +80,6 @@ export interface TrainSummary {
   wallMs: number;
   /** Steps of this process that replayed the recorded step (the others ran unrecorded or recorded it). */
   replayedSteps: number;
+  /** Steps encoded before the previous step's loss was read (the device kept busy meanwhile). */
+  stepsRunAhead: number;
 }

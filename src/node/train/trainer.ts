@@ -104,6 +104,7 @@ async function runTraining(o: TrainOptions, io: TrainIO, engine: Engine): Promis
     y,
     steps: new RecordedStep(model, run.opt, x, y),
     replayedSteps: 0,
+    stepsRunAhead: 0,
     numerics: new NumericsMonitor(engine),
     checkpoints: new CheckpointPolicy(
       ckptPath,
@@ -128,6 +129,7 @@ async function runTraining(o: TrainOptions, io: TrainIO, engine: Engine): Promis
           imagesPerSecond: 0,
           wallMs: performance.now() - started,
           replayedSteps: loop.replayedSteps,
+          stepsRunAhead: loop.stepsRunAhead,
         }
       : await finish(loop, started);
   } catch (e) {
