@@ -12,12 +12,11 @@ import { BufferUsage, MapMode } from './usage.js';
 import { PipelineCache, type Kernel, type Overrides } from './pipelines.js';
 import { currentLabel } from './scope.js';
 import { Profiler, type ProfileEntry } from './profiler.js';
-import { RecordingLog } from './recording.js';
+import { type PreparedDispatch, RecordingLog } from './recording.js';
 import { type AutotuneMode, Tuner, type TuneStore } from './tuner.js';
 import { packUniform, type Params } from './uniform.js';
 
 export { f32, lrParam, stepParam, type Param, type Params, type StepParam } from './uniform.js';
-import type { PreparedDispatch } from './replay.js';
 
 export interface EngineOptions {
   /** The WebGPU entry point to request an adapter from (default: navigator.gpu). */

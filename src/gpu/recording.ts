@@ -32,6 +32,13 @@ export interface RecordedDispatch {
   workgroups: [number, number, number];
 }
 
+/** A dispatch ready to encode again: its pipeline, its bind group (made once) and its grid. */
+export interface PreparedDispatch {
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  workgroups: [number, number, number];
+}
+
 /** A buffer acquired during the recording: its size and the ops that first and last bind it. */
 export interface Virtual {
   size: number;

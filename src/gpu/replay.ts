@@ -5,14 +5,16 @@
 import { DisposedError } from '../errors.js';
 import type { Engine } from './engine.js';
 import type { StepParam } from './uniform.js';
-import { conflicts, planArenas, type ArenaPlan, type RecordingLog, type StepValues, stepWord } from './recording.js';
+import {
+  conflicts,
+  planArenas,
+  type ArenaPlan,
+  type PreparedDispatch,
+  type RecordingLog,
+  type StepValues,
+  stepWord,
+} from './recording.js';
 import { BufferUsage } from './usage.js';
-
-export interface PreparedDispatch {
-  pipeline: GPUComputePipeline;
-  bindGroup: GPUBindGroup;
-  workgroups: [number, number, number];
-}
 
 const roundUp = (n: number, a: number): number => Math.ceil(n / a) * a;
 

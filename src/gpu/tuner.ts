@@ -12,9 +12,16 @@
 // Every candidate of an op gives the same numbers bit for bit (the summation order does not depend
 // on the tile): tests run each one against the float64 reference and against each other.
 import { DispatchError } from '../errors.js';
-import type { Engine } from './engine.js';
 
 export type AutotuneMode = 'off' | 'cached' | 'full';
+
+/** What timing needs of the engine (the tuner is the engine's, so it names no Engine). */
+export interface TimingEngine {
+  readonly features: ReadonlySet<string>;
+  sync(): Promise<void>;
+  startProfile(): void;
+  stopProfile(): Promise<ReadonlyArray<{ ms: number }>>;
+}
 
 /** Encodes one run of a queued key's op on scratch tensors, with a given candidate. */
 export interface TuneBench<C> {
@@ -99,7 +106,7 @@ export class Tuner {
   }
 
   /** Time the candidates of every queued key, keep the winners (and store them); one row per key. */
-  async tunePending(engine: Engine, o: { reps?: number; onDone?: (row: TuneRow, k: number) => void } = {}) {
+  async tunePending(engine: TimingEngine, o: { reps?: number; onDone?: (row: TuneRow, k: number) => void } = {}) {
     const reps = o.reps ?? 5;
     const rows: TuneRow[] = [];
     const keys = [...this.queue.entries()];
@@ -130,7 +137,7 @@ export class Tuner {
  * fastest of several noisy timings is flattered by its luck.
  */
 export async function chooseVariant(
-  e: Engine,
+  e: TimingEngine,
   labels: readonly string[],
   runs: ReadonlyArray<() => void>,
   reps: number,
@@ -158,7 +165,7 @@ export async function chooseVariant(
 const median = (v: readonly number[]): number => [...v].sort((a, b) => a - b)[v.length >> 1];
 
 /** Each run's median ms over `reps` rounds, after one untimed run each (which compiles its pipeline). */
-export async function timeRounds(e: Engine, runs: ReadonlyArray<() => void>, reps: number): Promise<number[]> {
+export async function timeRounds(e: TimingEngine, runs: ReadonlyArray<() => void>, reps: number): Promise<number[]> {
   return (await sampleRounds(e, runs, reps, true)).map(median);
 }
 
@@ -166,7 +173,7 @@ export async function timeRounds(e: Engine, runs: ReadonlyArray<() => void>, rep
  * Each run's times over `reps` rounds (after one untimed run each if `warm`). A round times every
  * run once, in turn, so a change in the machine's load falls on all of them.
  */
-async function sampleRounds(e: Engine, runs: ReadonlyArray<() => void>, reps: number, warm: boolean) {
+async function sampleRounds(e: TimingEngine, runs: ReadonlyArray<() => void>, reps: number, warm: boolean) {
   if (warm) {
     for (const run of runs) run();
     await e.sync();
