@@ -33,11 +33,9 @@ export interface Row {
   extra?: Record<string, unknown>;
 }
 
-export const median = (v: readonly number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
+import { median } from '../../src/util/stats.js';
+
+export { median };
 export const min = (v: readonly number[]): number => Math.min(...v);
 export const max = (v: readonly number[]): number => Math.max(...v);
 

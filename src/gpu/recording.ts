@@ -91,7 +91,7 @@ export interface ArenaPlan {
   minimumBytes: number;
 }
 
-const roundUp = (n: number, a: number): number => Math.ceil(n / a) * a;
+export const roundUp = (n: number, a: number): number => Math.ceil(n / a) * a;
 
 /**
  * Place virtual buffers with lifetimes [first, last] so that two that are live at once never

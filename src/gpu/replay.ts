@@ -8,6 +8,7 @@ import type { StepParam } from './uniform.js';
 import {
   conflicts,
   planArenas,
+  roundUp,
   type ArenaPlan,
   type PreparedDispatch,
   type RecordingLog,
@@ -15,8 +16,6 @@ import {
   stepWord,
 } from './recording.js';
 import { BufferUsage } from './usage.js';
-
-const roundUp = (n: number, a: number): number => Math.ceil(n / a) * a;
 
 export class Replay {
   readonly plan: ArenaPlan;

@@ -12,6 +12,7 @@
 // Every candidate of an op gives the same numbers bit for bit (the summation order does not depend
 // on the tile): tests run each one against the float64 reference and against each other.
 import { DispatchError } from '../errors.js';
+import { median } from '../util/stats.js';
 
 export type AutotuneMode = 'off' | 'cached' | 'full';
 
@@ -161,8 +162,6 @@ export async function chooseVariant(
   }
   return { trials, winner };
 }
-
-const median = (v: readonly number[]): number => [...v].sort((a, b) => a - b)[v.length >> 1];
 
 /** Each run's median ms over `reps` rounds, after one untimed run each (which compiles its pipeline). */
 export async function timeRounds(e: TimingEngine, runs: ReadonlyArray<() => void>, reps: number): Promise<number[]> {

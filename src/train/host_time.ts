@@ -6,6 +6,7 @@ import type { Engine } from '../gpu/engine.js';
 import type { Model } from '../models/model.js';
 import type { SGD } from '../optim.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { median } from '../util/stats.js';
 import { RecordedStep } from './recorded_step.js';
 import { type StepResult, trainStep } from './step.js';
 
@@ -95,11 +96,6 @@ export async function compareHostTime(
     rec.dispose();
   }
 }
-
-const median = (v: readonly number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** `host: X ms to encode a step, N dispatches (Y µs each), replayed|unrecorded` (the profile's last line). */
 export function hostLine(t: HostTimes, how: 'replayed' | 'unrecorded'): string {
