@@ -95,6 +95,20 @@ const MUTANTS = [
     replace: 'const p = Object.values(params)[k];',
     tests: ['kernel'],
   },
+  {
+    name: 'the subgroup filter gradient takes each pixel from the next lane (one off in the shuffle)',
+    file: 'kernels/conv2d_bwd_filter_subgroup.wgsl',
+    find: 'let d = subgroupShuffle(ds[i], s);',
+    replace: 'let d = subgroupShuffle(ds[i], min(s + 1u, rn - 1u));',
+    tests: ['conv2d'],
+  },
+  {
+    name: "the subgroup GEMM's shared rows read at k0 (each lane's own k dropped)",
+    file: 'kernels/gemm_subgroup.wgsl',
+    find: 's[i] = opA(m0 + i, k0 + lane);',
+    replace: 's[i] = opA(m0 + i, k0);',
+    tests: ['linear'],
+  },
 ];
 
 const args = process.argv.slice(2);

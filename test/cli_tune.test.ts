@@ -51,7 +51,7 @@ test('tune: the table, the cache written; run again, every shape is found there'
   const rows = r.stdout.split('\n').filter((l) => /^ +\d+\/\d+ conv2d|^ +\d+\/\d+ gemm/.test(l));
   assert.ok(rows.length >= 10, r.stdout);
   assert.ok(
-    rows.every((l) => / → \S+ wg\d+| → wgx\d+/.test(l)),
+    rows.every((l) => / → (\S+ wg\d+|wgx\d+|subgroup\S+|shared64x64|tiled64x64) \(/.test(l)),
     rows.join('\n'),
   );
   const cache = JSON.parse(readFileSync(join(dir, 'cache', 'autotune.json'), 'utf8'));

@@ -8,7 +8,7 @@
 // of O(1) values against float64; the rms scale stands in for an absolute tolerance).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Tape, parameter, tensor, ShapeError } from '../src/index.js';
+import { Tape, parameter, tensor, ShapeError, type Engine } from '../src/index.js';
 import {
   conv2d,
   conv2dBackwardData,
@@ -16,6 +16,7 @@ import {
   conv2dBiasGrad,
   conv2dOutputShape,
   conv2dCandidates,
+  type Conv2dOptions,
 } from '../src/ops/conv2d.js';
 import { variantLabel } from '../src/ops/conv2d_tiles.js';
 import { conv2dBackwardRef, conv2dRef } from './ref/conv2d.js';
@@ -69,7 +70,7 @@ test('every tile the tuner may choose, in each direction, matches the reference 
       e.tuner.force(undefined);
       const ref = await runGpu(e, d, c); // today's tiles
       const dirs = ['fwd', 'bwdData', 'bwdFilter'] as const;
-      const cands = dirs.map((dir) => conv2dCandidates(dir, c.x, c.w, d.opts));
+      const cands = dirs.map((dir) => conv2dCandidates(dir, c.x, c.w, d.opts, e.subgroupKernels));
       const most = Math.max(...cands.map((l) => l.length));
       assert.ok(most >= 3, `${label(c)}: ${most} candidates`);
       // run k: every direction with its k-th candidate (its last once it has fewer)
@@ -93,8 +94,22 @@ test('every tile the tuner may choose, in each direction, matches the reference 
   }
 });
 
-test('the workgroup-memory kernels (for GPUs) on every awkward shape, and chunked, match the reference and the default bit for bit', async () => {
+/** Force every conv2d direction of case c onto its workgroup-memory or its subgroup kernel. */
+function forceKernel(e: Engine, c: Case, opts: Conv2dOptions, kind: 'shared' | 'subgroup') {
+  const dirs = ['fwd', 'bwdData', 'bwdFilter'] as const;
+  const labels = dirs.map((dir) => {
+    const l = conv2dCandidates(dir, c.x, c.w, opts, e.subgroupKernels).map(variantLabel);
+    const found = l.find((x) => x.startsWith(kind));
+    if (!found) throw new Error(`${dir} of ${label(c)} has no ${kind} candidate`);
+    return found;
+  });
+  e.tuner.force((key) => labels[dirs.findIndex((dir) => key.startsWith(`conv2d ${dir} `))]);
+  return labels[0];
+}
+
+test('the workgroup-memory and subgroup kernels (for GPUs) on every awkward shape, and chunked, match the reference and the default bit for bit', async () => {
   const e = await gpu();
+  assert.ok(e.subgroupKernels || !e.features.has('subgroups'), 'the adapter has subgroups, the engine offers none');
   try {
     // the last case has few weight taps and many pixels: its filter gradient is split over the batch
     const split: Case = { x: [16, 3, 30, 30], w: [4, 3, 5, 5], padding: 1, bias: true };
@@ -102,14 +117,16 @@ test('the workgroup-memory kernels (for GPUs) on every awkward shape, and chunke
       const d = makeData(c, 300 + i);
       e.tuner.force(undefined);
       const ref = await runGpu(e, d, c);
-      e.tuner.force((key) => (key.startsWith('conv2d ') ? 'shared64x64' : undefined));
-      const got = await runGpu(e, d, c);
-      checkAgainstRef(got, d, `shared64x64 ${label(c)}`);
-      for (const part of ['y', 'dx', 'dw', 'db'] as const)
-        assert.ok(
-          got[part].every((v, j) => Object.is(v, ref[part][j])),
-          `${part} of ${label(c)} differs from today's tiles`,
-        );
+      for (const kind of e.subgroupKernels ? (['shared', 'subgroup'] as const) : (['shared'] as const)) {
+        const name = forceKernel(e, c, d.opts, kind);
+        const got = await runGpu(e, d, c);
+        checkAgainstRef(got, d, `${name} ${label(c)}`);
+        for (const part of ['y', 'dx', 'dw', 'db'] as const)
+          assert.ok(
+            got[part].every((v, j) => Object.is(v, ref[part][j])),
+            `${part} of ${label(c)} with ${name} differs from today's tiles`,
+          );
+      }
     }
   } finally {
     e.tuner.force(undefined);
@@ -187,10 +204,11 @@ test('batches larger than one storage binding run in aligned chunks (a binding o
       (e as { maxBindingElems: number }).maxBindingElems = bindingElems;
       const cc: Case = { ...c, x: [items, ...c.x.slice(1)] };
       const d = makeData(cc, 31);
-      for (const variant of [undefined, 'shared64x64']) {
-        e.tuner.force((key) => (key.startsWith('conv2d ') ? variant : undefined));
+      for (const kind of ['registers', 'shared', ...(e.subgroupKernels ? ['subgroup' as const] : [])] as const) {
+        if (kind === 'registers') e.tuner.force(undefined);
+        else forceKernel(e, cc, d.opts, kind);
         const before = e.dispatchCount;
-        checkAgainstRef(await runGpu(e, d, cc), d, `chunked ${variant ?? ''} ${label(cc)}`);
+        checkAgainstRef(await runGpu(e, d, cc), d, `chunked ${kind} ${label(cc)}`);
         assert.ok(e.dispatchCount - before >= 12, `${label(cc)}: every kernel ran in at least three chunks`);
       }
     }

@@ -113,6 +113,24 @@ test('replayed steps equal unrecorded ones bit for bit; a wrong step counter or 
   dispose(plain);
 });
 
+test("once the recorded step is released, the engine holds the replay's arenas, not the recording's buffers too", async () => {
+  const n = await net();
+  const e = n.model.engine;
+  await e.sync();
+  e.trimPool();
+  const before = e.counters.bytesAllocated;
+  const steps = new RecordedStep(n.model, n.opt, n.x, n.y);
+  await train(n, 3, (k) => steps.step({ lr: LRS[k], seed: SEED, step: k }));
+  await e.sync();
+  const velocities = n.opt.velocities.reduce((s, v) => s + v.bytes, 0);
+  const held = e.counters.bytesAllocated - before;
+  const expected = steps.replayBytes + velocities;
+  // loss and logits of the last step sit in the pool: a few KiB
+  assert.ok(held <= expected + 64 * 1024, `${held} B held, ${expected} B for the replay and the velocities`);
+  steps.dispose();
+  dispose(n);
+});
+
 test('steps with hooks, another seed or a read inside run unrecorded and say why', async () => {
   const n = await net();
   batch(n, 0);

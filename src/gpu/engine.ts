@@ -39,12 +39,20 @@ export interface EngineOptions {
   tuneStore?: (adapter: EngineInfo['adapter']) => TuneStore;
 }
 
+/** What the engine reads of GPUAdapterInfo (subgroup sizes are newer than some implementations). */
+type AdapterFacts = Pick<GPUAdapterInfo, 'vendor' | 'architecture' | 'device' | 'description'> & {
+  subgroupMinSize?: number;
+  subgroupMaxSize?: number;
+};
+
 export interface EngineInfo {
   adapter: { vendor: string; architecture: string; device: string; description: string };
   /** True for CPU implementations of Vulkan (lavapipe, SwiftShader). */
   software: boolean;
   limits: Record<string, number>;
   features: string[];
+  /** Lanes per subgroup [min, max] where the adapter says (0 where it does not). */
+  subgroupSizes: [number, number];
 }
 
 /** What an evaluation scope (tidy) frees: tensors, seen from below them. */
@@ -119,13 +127,18 @@ export class Engine {
   readonly device: GPUDevice;
   readonly limits: GPUSupportedLimits;
   readonly features: ReadonlySet<string>;
+  /**
+   * Whether the subgroup kernels (kernels/*_subgroup.wgsl) are candidates: the device has
+   * `subgroups` and the adapter's subgroups have at most 64 lanes, the kernels' workgroup.
+   */
+  readonly subgroupKernels: boolean;
   readonly pool: BufferPool;
   readonly pipelines: PipelineCache;
   /** Which variant each (op, shape) uses (src/gpu/tuner.ts). */
   readonly tuner: Tuner;
   /** Elements of f32 that fit one storage binding (lavapipe: 128 MiB / 4). */
   readonly maxBindingElems: number;
-  private adapterInfo: Pick<GPUAdapterInfo, 'vendor' | 'architecture' | 'device' | 'description'>;
+  private adapterInfo: AdapterFacts;
   private encoder?: GPUCommandEncoder;
   private pass?: GPUComputePassEncoder;
   private dispatches = 0;
@@ -160,6 +173,8 @@ export class Engine {
     this.adapterInfo = adapterInfo ?? { vendor: '', architecture: '', device: '', description: '' };
     this.limits = device.limits;
     this.features = new Set([...device.features] as string[]);
+    const maxLanes = this.adapterInfo.subgroupMaxSize ?? 0;
+    this.subgroupKernels = this.features.has('subgroups') && maxLanes > 0 && maxLanes <= 64;
     this.maxPerSubmit = options.maxDispatchesPerSubmit ?? 256;
     this.memoryLimit = options.memoryLimitBytes ?? Infinity;
     // Dawn raises requests below the WebGPU defaults back to them, so a cap asked for in the options
@@ -192,6 +207,7 @@ export class Engine {
       software,
       limits,
       features: [...this.features].sort(),
+      subgroupSizes: [a.subgroupMinSize ?? 0, a.subgroupMaxSize ?? 0],
     };
   }
 
@@ -393,6 +409,16 @@ export class Engine {
     this.checks.push(validation.then((e) => (e ? new DeviceError(`WebGPU validation error: ${e.message}`) : null)));
     this.checks.push(oom.then((e) => (e ? new LimitError(`device out of memory: ${e.message}`) : null)));
     this.pool.afterSubmit();
+  }
+
+  /**
+   * Submit what is encoded, then destroy every pooled buffer not in use. A recorded step calls it
+   * once the recording's buffers are released: the replay has arenas of its own, and the pool would
+   * otherwise keep the unrecorded step's whole peak beside them for the rest of the run.
+   */
+  trimPool(): void {
+    this.flush();
+    this.pool.trim();
   }
 
   /** Submit and wait until the device is idle; throws the first device error since the last sync. */

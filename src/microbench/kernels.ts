@@ -181,7 +181,7 @@ export async function benchConv(e: Engine, s: ConvShape, reps = 5): Promise<Kern
   const out: KernelReport[] = [];
   try {
     for (const d of dirs) {
-      const labels = conv2dCandidates(d.dir, x.shape, w.shape, opts).map(variantLabel);
+      const labels = conv2dCandidates(d.dir, x.shape, w.shape, opts, e.subgroupKernels).map(variantLabel);
       const t = await timeVariants(e, `conv2d ${d.dir} `, labels, d.run, reps);
       const what = `${name} ${d.dir}`;
       const error = compare(what, t.outputs, d.ref, d.count, pickSamples(d.count, 64, 7));
@@ -201,7 +201,7 @@ export async function benchGemm(e: Engine, m: { M: number; N: number; K: number 
   const a = new Tensor(e, [m.M, m.K]).write(as),
     b = new Tensor(e, [m.K, m.N]).write(bs);
   try {
-    const labels = gemmCandidates(m.M, m.N).map(gemmLabel);
+    const labels = gemmCandidates(m.M, m.N, e.subgroupKernels).map(gemmLabel);
     const t = await timeVariants(e, 'gemm ', labels, () => matmul(a, b), reps);
     const what = `gemm M${m.M} N${m.N} K${m.K}`;
     const ref = (i: number) => {

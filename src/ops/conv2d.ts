@@ -23,17 +23,35 @@ import fwdWgsl from '../../kernels/conv2d_fwd.wgsl';
 import fwdTiledWgsl from '../../kernels/conv2d_fwd_tiled.wgsl';
 import bwdDataTiledWgsl from '../../kernels/conv2d_bwd_data_tiled.wgsl';
 import bwdFilterTiledWgsl from '../../kernels/conv2d_bwd_filter_tiled.wgsl';
+import fwdSubgroupWgsl from '../../kernels/conv2d_fwd_subgroup.wgsl';
+import bwdDataSubgroupWgsl from '../../kernels/conv2d_bwd_data_subgroup.wgsl';
+import bwdFilterSubgroupWgsl from '../../kernels/conv2d_bwd_filter_subgroup.wgsl';
 import bwdDataWgsl from '../../kernels/conv2d_bwd_data.wgsl';
 import bwdFilterWgsl from '../../kernels/conv2d_bwd_filter.wgsl';
 import biasGradWgsl from '../../kernels/conv2d_bias_grad.wgsl';
 import { recordOp } from '../tape.js';
 
-const fwdKernel = defineKernel('conv2d_fwd', fwdWgsl);
-const fwdTiledKernel = defineKernel('conv2d_fwd_tiled', fwdTiledWgsl);
-const bwdDataKernel = defineKernel('conv2d_bwd_data', bwdDataWgsl);
-const bwdDataTiledKernel = defineKernel('conv2d_bwd_data_tiled', bwdDataTiledWgsl);
-const bwdFilterKernel = defineKernel('conv2d_bwd_filter', bwdFilterWgsl);
-const bwdFilterTiledKernel = defineKernel('conv2d_bwd_filter_tiled', bwdFilterTiledWgsl);
+/** Each direction's kernels: register-tiled (lavapipe), workgroup-memory and subgroup (GPUs). */
+interface DirectionKernels {
+  registers: Kernel;
+  shared: Kernel;
+  subgroup: Kernel;
+}
+const fwdKernels: DirectionKernels = {
+  registers: defineKernel('conv2d_fwd', fwdWgsl),
+  shared: defineKernel('conv2d_fwd_tiled', fwdTiledWgsl),
+  subgroup: defineKernel('conv2d_fwd_subgroup', fwdSubgroupWgsl),
+};
+const bwdDataKernels: DirectionKernels = {
+  registers: defineKernel('conv2d_bwd_data', bwdDataWgsl),
+  shared: defineKernel('conv2d_bwd_data_tiled', bwdDataTiledWgsl),
+  subgroup: defineKernel('conv2d_bwd_data_subgroup', bwdDataSubgroupWgsl),
+};
+const bwdFilterKernels: DirectionKernels = {
+  registers: defineKernel('conv2d_bwd_filter', bwdFilterWgsl),
+  shared: defineKernel('conv2d_bwd_filter_tiled', bwdFilterTiledWgsl),
+  subgroup: defineKernel('conv2d_bwd_filter_subgroup', bwdFilterSubgroupWgsl),
+};
 const biasGradKernel = defineKernel('conv2d_bias_grad', biasGradWgsl);
 
 export interface Conv2dOptions {
@@ -176,7 +194,7 @@ function encodeForward(
   const e = x.engine;
   const xImg = g.c * g.h * g.w,
     yImg = g.o * g.oh * g.ow;
-  const k = kernelOf(v, fwdKernel, fwdTiledKernel);
+  const k = kernelOf(v, fwdKernels);
   // output pixels per workgroup: the dispatch's x dimension may not pass MAX_WG
   const maxImages = Math.floor((MAX_WG * k.perWorkgroup) / (g.oh * g.ow));
   for (const { n0, count } of imageChunks(e, 'conv2d', g.n, [xImg, yImg], maxImages)) {
@@ -207,10 +225,11 @@ export function conv2dCandidates(
   dir: ConvDirection,
   xShape: readonly number[],
   wShape: readonly number[],
-  opts: Conv2dOptions = {},
+  opts: Conv2dOptions,
+  subgroups: boolean,
 ): ConvVariant[] {
   const [m, n] = tileRange(dir, geometry('conv2d', xShape, wShape, opts));
-  return convCandidates(dir, m, n);
+  return convCandidates(dir, m, n, subgroups);
 }
 
 /** The tuner's tile for `dir` on g (today's until tuned); `encode` runs the direction on scratch. */
@@ -251,7 +270,7 @@ function encodeBackwardData(g: Geom, dy: Tensor, w: Tensor, dx: Tensor, v: ConvV
     wa = Math.ceil(g.w / g.sx);
   const xImg = g.c * g.h * g.w,
     yImg = g.o * g.oh * g.ow;
-  const k = kernelOf(v, bwdDataKernel, bwdDataTiledKernel);
+  const k = kernelOf(v, bwdDataKernels);
   const maxImages = Math.floor((MAX_WG * k.perWorkgroup) / (ha * wa));
   for (const { n0, count } of imageChunks(e, 'conv2d backward data', g.n, [xImg, yImg], maxImages)) {
     e.dispatch({
@@ -264,11 +283,15 @@ function encodeBackwardData(g: Geom, dy: Tensor, w: Tensor, dx: Tensor, v: ConvV
   }
 }
 
-/** The kernel of a variant: a register-tiled one with its overrides, or the workgroup-memory one (64 × 64 tiles). */
-function kernelOf(v: ConvVariant, registers: Kernel, shared: Kernel) {
-  return v === 'shared64'
-    ? { kernel: shared, overrides: {}, perWorkgroup: 64, rows: 64 }
-    : { kernel: registers, overrides: v, perWorkgroup: v.WG * v.TN, rows: v.TM };
+/**
+ * The kernel of a variant with its overrides, the pixels (taps) and channels one workgroup covers:
+ * register-tiled (WG·TN × TM), workgroup-memory (64 × 64) or subgroup (64·TN × TM).
+ */
+function kernelOf(v: ConvVariant, k: DirectionKernels) {
+  if (v === 'shared64') return { kernel: k.shared, overrides: {}, perWorkgroup: 64, rows: 64 };
+  if ('subgroup' in v)
+    return { kernel: k.subgroup, overrides: v.subgroup, perWorkgroup: 64 * v.subgroup.TN, rows: v.subgroup.TM };
+  return { kernel: k.registers, overrides: v, perWorkgroup: v.WG * v.TN, rows: v.TM };
 }
 
 /** dw of conv2d: x [N,C,H,W], dy [N,O,OH,OW] → dw of shape wShape [O,C/groups,KH,KW] (summed over the batch). */
@@ -302,7 +325,7 @@ function encodeBackwardFilter(g: Geom, x: Tensor, dy: Tensor, dw: Tensor, v: Con
   const xImg = g.c * g.h * g.w,
     yImg = g.o * g.oh * g.ow;
   const kk = g.cg * g.kh * g.kw;
-  const t = kernelOf(v, bwdFilterKernel, bwdFilterTiledKernel);
+  const t = kernelOf(v, bwdFilterKernels);
   const grid: [number, number, number] = [Math.ceil(kk / t.perWorkgroup), Math.ceil(g.og / t.rows), g.groups];
   if (splits > 1) {
     // split-K over the batch: partial dW per split, then a fixed-order sum over the splits

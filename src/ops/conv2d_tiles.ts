@@ -1,7 +1,8 @@
 // The register tiles of the conv kernels and their autotuning (src/gpu/tuner.ts): for each direction
 // and shape, today's hand-picked tile (tuned on lavapipe) comes first, then the alternatives the
 // tuner times on the adapter in use. The tile decides only which invocation computes which outputs,
-// never the order of a sum, so every candidate gives the same numbers bit for bit.
+// never the order of a sum, so every candidate (workgroup-memory and subgroup kernels included)
+// gives the same numbers bit for bit.
 import type { Engine } from '../gpu/engine.js';
 import type { TuneBench } from '../gpu/tuner.js';
 import { fill } from '../tensor/elementwise.js';
@@ -59,15 +60,30 @@ export function chooseTile(t: ConvTile, m: number, n: number): Tile {
 
 export const tileLabel = (t: Tile): string => `${t.TM}x${t.TN} wg${t.WG}`;
 
-/** A register tile of the lavapipe-shaped kernels, or (forward) the workgroup-memory kernel for GPUs. */
-export type ConvVariant = Tile | 'shared64';
-export const variantLabel = (v: ConvVariant): string => (v === 'shared64' ? 'shared64x64' : tileLabel(v));
+/** A register tile of the subgroup kernels (kernels/conv2d_*_subgroup.wgsl: workgroups of 64). */
+export interface SubgroupTile {
+  subgroup: Pick<Tile, 'TM' | 'TN'>;
+}
 
 /**
- * Today's tile first, then other register shapes and workgroup sizes, each fitted to m × n as above;
- * then the workgroup-memory kernel of the direction (kernels/conv2d_*_tiled.wgsl).
+ * A register tile of the lavapipe-shaped kernels, the workgroup-memory kernel of the direction (for
+ * GPUs), or a register tile of the subgroup kernel (adapters with `subgroups`).
  */
-export function convCandidates(dir: ConvDirection, m: number, n: number): ConvVariant[] {
+export type ConvVariant = Tile | 'shared64' | SubgroupTile;
+export function variantLabel(v: ConvVariant): string {
+  if (v === 'shared64') return 'shared64x64';
+  if ('subgroup' in v) return `subgroup${v.subgroup.TM}x${v.subgroup.TN}`;
+  return tileLabel(v);
+}
+
+/**
+ * The default first: today's tile, on the subgroup kernel where the adapter has subgroups (it loads
+ * the weights or dY once per subgroup instead of once per lane, and beat the register kernel with
+ * the same tile in every direction of conv1 and conv2 on lavapipe: bench/RESULTS.md) unless the
+ * range is shorter than one of its 64-wide workgroups, else on the register kernel. Then other register shapes and workgroup sizes, each fitted to m × n as above,
+ * and the workgroup-memory kernel of the direction (kernels/conv2d_*_tiled.wgsl).
+ */
+export function convCandidates(dir: ConvDirection, m: number, n: number, subgroups: boolean): ConvVariant[] {
   const d = DEFAULT_TILES[dir];
   const bases: ConvTile[] = [
     d,
@@ -78,11 +94,17 @@ export function convCandidates(dir: ConvDirection, m: number, n: number): ConvVa
     { ...d, WG: d.WG / 2, minWG: d.WG / 2 },
   ];
   const out = new Map<string, ConvVariant>();
+  const { TM, TN } = chooseTile(d, m, n);
+  const sub: SubgroupTile = { subgroup: { TM, TN } };
+  // its workgroups are 64 wide: a range shorter than one (conv1's 25 taps) would leave most lanes idle
+  const subFirst = subgroups && n >= 64 * TN;
+  if (subFirst) out.set(variantLabel(sub), sub);
   for (const b of bases) {
     const t = chooseTile(b, m, n);
     out.set(tileLabel(t), t);
   }
   out.set('shared64x64', 'shared64');
+  if (subgroups && !subFirst) out.set(variantLabel(sub), sub);
   return [...out.values()];
 }
 
@@ -115,5 +137,5 @@ export function convTile(
     };
     return { run: (t) => encode(t, s), dispose: () => Object.values(s).forEach((t) => t.dispose()) };
   };
-  return e.tuner.pick(key, convCandidates(dir, mn[0], mn[1]), variantLabel, prepare);
+  return e.tuner.pick(key, convCandidates(dir, mn[0], mn[1], e.subgroupKernels), variantLabel, prepare);
 }

@@ -7,8 +7,11 @@
 // Weights larger than one storage binding (fc6: [4096, 9216] floats = 151 MB > lavapipe's
 // 128 MiB) are processed per row chunk (tensor.chunks): each chunk writes its own column range of
 // y, its own rows of dw, and adds its share of dx (ACCUM), so no pass ever binds the whole weight.
-// Left out: batched (3-D) products; a workgroup-memory variant for discrete GPUs.
+// Beside gemm.wgsl the tuner may pick gemm_tiled.wgsl (workgroup memory) or, where the adapter has
+// subgroups, gemm_subgroup.wgsl: every variant sums in the same order (bit for bit the same numbers).
+// Left out: batched (3-D) products.
 import gemmWgsl from '../../kernels/gemm.wgsl';
+import gemmSubgroupWgsl from '../../kernels/gemm_subgroup.wgsl';
 import gemmTiledWgsl from '../../kernels/gemm_tiled.wgsl';
 import transposeWgsl from '../../kernels/gemm_transpose.wgsl';
 import colSumWgsl from '../../kernels/col_sum.wgsl';
@@ -26,6 +29,7 @@ const TM = 8,
   TN = 16; // register tile of gemm.wgsl
 const gemmKernel = defineKernel('gemm', gemmWgsl);
 const gemmTiledKernel = defineKernel('gemm_tiled', gemmTiledWgsl);
+const gemmSubgroupKernel = defineKernel('gemm_subgroup', gemmSubgroupWgsl);
 const transposeKernel = defineKernel('gemm_transpose', transposeWgsl);
 const colSumKernel = defineKernel('col_sum', colSumWgsl);
 
@@ -77,26 +81,43 @@ export function gemm(o: GemmArgs): void {
   if (M === 0 || N === 0) return;
   const align = aligned(o.a) && aligned(o.b) && (o.transC || aligned(o.c));
   const key = `gemm M${M} N${N} K${K}${o.transA ? ' transA' : ''}${o.transC ? ' transC' : ''}${align ? '' : ' unaligned'}`;
-  const v = o.c.t.engine.tuner.pick(key, gemmCandidates(M, N), gemmLabel, () => gemmScratch(o));
+  const e = o.c.t.engine;
+  const v = e.tuner.pick(key, gemmCandidates(M, N, e.subgroupKernels), gemmLabel, () => gemmScratch(o));
   encodeGemm(o, v);
 }
 
-/** gemm.wgsl with `wgx` tiles per workgroup along n, or gemm_tiled.wgsl (workgroup-memory tiles, for GPUs). */
-export type GemmVariant = { kernel: 'registers'; wgx: number } | { kernel: 'tiled' };
-export const gemmLabel = (v: GemmVariant): string => (v.kernel === 'tiled' ? 'tiled64x64' : `wgx${v.wgx}`);
+/**
+ * gemm.wgsl with `wgx` tiles per workgroup along n, gemm_tiled.wgsl (workgroup-memory tiles, for
+ * GPUs), or gemm_subgroup.wgsl with its 64 lanes along n (sharing 8 rows) or along m (sharing 8 columns).
+ */
+export type GemmVariant =
+  | { kernel: 'registers'; wgx: number }
+  | { kernel: 'tiled' }
+  | { kernel: 'subgroup'; lanes: 'n' | 'm' };
+export function gemmLabel(v: GemmVariant): string {
+  if (v.kernel === 'tiled') return 'tiled64x64';
+  if (v.kernel === 'subgroup') return v.lanes === 'n' ? 'subgroup8x256' : 'subgroup256x8';
+  return `wgx${v.wgx}`;
+}
 
 /**
  * Tiles per workgroup along n (of its 64): today's choice first — 8×8 unless M or N is too small to
  * keep them busy (fc layers at small batch: M or N is the batch) — then its neighbours by powers of two.
  */
-export function gemmCandidates(M: number, N: number): GemmVariant[] {
+export function gemmCandidates(M: number, N: number, subgroups: boolean): GemmVariant[] {
   const tm = pow2ceil(ceilDiv(M, TM)),
     tn = pow2ceil(ceilDiv(N, TN));
   const w0 = Math.min(64 / Math.min(8, tm), tn);
   const others = [1, 2, 4, 8, 16, 32, 64].filter((w) => w !== w0 && w <= 2 * tn && 64 / w <= 2 * tm);
   others.sort((a, b) => Math.abs(Math.log2(a / w0)) - Math.abs(Math.log2(b / w0)));
   const registers = [w0, ...others.slice(0, 4)].map((wgx): GemmVariant => ({ kernel: 'registers', wgx }));
-  return [...registers, { kernel: 'tiled' }];
+  const sub: GemmVariant[] = subgroups
+    ? [
+        { kernel: 'subgroup', lanes: 'n' },
+        { kernel: 'subgroup', lanes: 'm' },
+      ]
+    : [];
+  return [...registers, { kernel: 'tiled' }, ...sub];
 }
 
 /** Scratch copies of a GEMM's operands (same shapes, ranges, strides) for the tuner to time on. */
@@ -123,9 +144,10 @@ function encodeGemm(o: GemmArgs, v: GemmVariant): void {
     ACCUM: o.accumulate ? 1 : 0,
   };
   const biasBinding = o.bias ? o.bias.t.binding(o.bias.start, o.bias.count) : bind4(a); // unread placeholder
+  const kernel = v.kernel === 'tiled' ? gemmTiledKernel : v.kernel === 'subgroup' ? gemmSubgroupKernel : gemmKernel;
   c.t.engine.dispatch({
-    kernel: v.kernel === 'tiled' ? gemmTiledKernel : gemmKernel,
-    overrides,
+    kernel,
+    overrides: v.kernel === 'subgroup' ? { ...overrides, LANES_M: v.lanes === 'm' ? 1 : 0 } : overrides,
     params: {
       M,
       N,
@@ -137,12 +159,19 @@ function encodeGemm(o: GemmArgs, v: GemmVariant): void {
       offB: b.off,
       offC: c.off,
       offBias: o.bias?.off ?? 0,
-      wgx: v.kernel === 'tiled' ? 0 : v.wgx,
+      wgx: v.kernel === 'registers' ? v.wgx : 0,
     },
     buffers: [bind4(a), bind4(b), biasBinding, bind4(c)],
-    workgroups:
-      v.kernel === 'tiled' ? [ceilDiv(N, 64), ceilDiv(M, 64)] : [ceilDiv(N, TN * v.wgx), ceilDiv(M, (TM * 64) / v.wgx)],
+    workgroups: gemmGrid(M, N, v),
   });
+}
+
+/** Workgroups of each variant (the kernels' headers say which outputs one workgroup owns). */
+function gemmGrid(M: number, N: number, v: GemmVariant): [number, number] {
+  if (v.kernel === 'tiled') return [ceilDiv(N, 64), ceilDiv(M, 64)];
+  if (v.kernel === 'subgroup')
+    return v.lanes === 'n' ? [ceilDiv(N, 256), ceilDiv(M, 8)] : [ceilDiv(N, 8), ceilDiv(M, 256)];
+  return [ceilDiv(N, TN * v.wgx), ceilDiv(M, (TM * 64) / v.wgx)];
 }
 
 /**

@@ -80,10 +80,9 @@ export async function compareHostTime(
   }
   const rec = new RecordedStep(model, opt, x, y);
   try {
-    await timed(e, () => rec.step(o()));
+    await timed(e, () => rec.step(o())); // its release trims the pool: the replay has its own buffers
     const replays = [];
     if (!rec.reason) {
-      e.pool.trim(); // the recording step's buffers: the replay has its own
       for (let i = 0; i < steps; i++) replays.push(await timed(e, () => rec.step(o())));
     }
     return {

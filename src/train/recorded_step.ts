@@ -137,7 +137,15 @@ export class RecordedStep {
       this.reason = undefined;
     }
     this.mode = 'recorded';
-    return r;
+    if (!this.recorded) return r;
+    // the recording's buffers are the replay's arenas now: once released, the pool need not keep them
+    return {
+      ...r,
+      release: () => {
+        r.release();
+        this.engine.trimPool();
+      },
+    };
   }
 
   private replayed(o: RecordedStepOptions): StepResult {
