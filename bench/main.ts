@@ -17,7 +17,8 @@
 //
 // Other flags: --reps N (timed runs per kernel row, default 5), --combined (time conv fwd+bwd at
 // batch 8 as one pass instead of summing the three directions' runs), --e2e-steps N (timed steps of
-// every end-to-end case), --wall (wall time even where timestamp queries exist), --wait-idle[=S]
+// every end-to-end case), --host-steps N (unrecorded and replayed steps of every host row, default 7;
+// fewer for paper/torchvision at batch 128 on lavapipe, where a step takes minutes), --wall (wall time even where timestamp queries exist), --wait-idle[=S]
 // (before each timed run wait ≤ S s, default 60, until other processes leave the CPUs ≥ 90% idle;
 // ≤ 2·S s before each peer job), --list (row names), --peers-src DIR (default ../shared/peers),
 // --peers-dir DIR (default $TMPDIR/alexnet-wgsl-peers), --peer-timeout S (per peer job, default 900),
@@ -72,6 +73,7 @@ const { filters, flags } = parseArgs(process.argv.slice(2), [
   'md',
   'reps',
   'e2e-steps',
+  'host-steps',
   'peer-timeout',
   'peers-src',
   'peers-dir',
@@ -362,7 +364,7 @@ if (hostCases.length) {
   const results: HostResult[] = [];
   for (const c of hostCases) {
     // medians of 7: a step now and then meets a garbage collection (10–30 ms on this machine)
-    const n = quick ? 3 : 7;
+    const n = flags['host-steps'] !== undefined ? Number(flags['host-steps']) : quick ? 3 : 7;
     say(`  ${hostName(c)}: ${n} unrecorded steps, then recorded and ${n} replayed …`);
     results.push(await hostCase(c, n, DAWN_FLAGS, gpuProfile ? 'cached' : 'off'));
   }

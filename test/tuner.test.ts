@@ -61,7 +61,8 @@ test('the default until timed, then the winner; a challenger must beat the defau
     1,
     'the winner from now on',
   );
-  assert.equal(store.saved.at(-1), { a: 'k1', b: 'k1' });
+  // stored under the key and the candidates that ran
+  assert.equal(store.saved.at(-1), { 'a [k8 k1 k16]': 'k1', 'b [k1 k20]': 'k1' });
   // the margin: 2% faster keeps the default, 5% faster wins, the fastest of several wins
   const t = (...ms: number[]) => ms.map((m, i) => ({ label: `c${i}`, ms: m }));
   assert.is(winnerOf(t(10, 9.8)), 'c0');
@@ -74,20 +75,29 @@ test('the default until timed, then the winner; a challenger must beat the defau
 test('modes: off never queues; cached trusts the store; full times every shape again', async () => {
   const e = await gpu();
   const l = (k: number) => `k${k}`;
-  const off = new Tuner('off', memory({ a: 'k1' }));
+  const stored = { 'a [k8 k1]': 'k1' };
+  const off = new Tuner('off', memory(stored));
   assert.is(
     off.pick('a', [8, 1], l, () => fills(e)),
     8,
   );
   assert.equal(off.pending, []);
-  const cached = new Tuner('cached', memory({ a: 'k1' }));
+  const cached = new Tuner('cached', memory(stored));
   assert.is(
     cached.pick('a', [8, 1], l, () => fills(e)),
     1,
     'the stored winner, untimed',
   );
   assert.equal(cached.pending, []);
-  const full = new Tuner('full', memory({ a: 'k1' }));
+  // a candidate the stored race did not have (a release added a variant): timed again
+  const grown = new Tuner('cached', memory(stored));
+  assert.is(
+    grown.pick('a', [8, 1, 2], l, () => fills(e)),
+    8,
+    'a new candidate: the default until timed',
+  );
+  assert.equal(grown.pending, ['a']);
+  const full = new Tuner('full', memory(stored));
   assert.is(
     full.pick('a', [8, 1], l, () => fills(e)),
     8,

@@ -5,7 +5,9 @@
 // them, else submit → done) and keeps the winner. A challenger must beat the default by more than
 // MARGIN to win, and then win again alone against the default in fresh rounds, so noise (and the
 // luck of the fastest of several noisy timings) does not swap a variant in. Winners live in memory and, through a
-// TuneStore (Node: a JSON file keyed by adapter and engine version), across runs.
+// TuneStore (Node: a JSON file keyed by adapter and engine version), across runs. A winner is kept
+// under its key and the labels of the candidates it beat: when a release adds a variant, the shape
+// is timed again instead of trusting a race the new variant did not run in.
 //   off     the defaults, nothing timed
 //   cached  stored winners; shapes without one are tuned once and stored (the default)
 //   full    every shape is timed again this run and the store updated
@@ -53,6 +55,7 @@ export function winnerOf(trials: ReadonlyArray<{ label: string; ms: number }>): 
 }
 
 interface Queued {
+  key: string;
   candidates: unknown[];
   label: (c: unknown) => string;
   prepare: () => TuneBench<unknown>;
@@ -80,13 +83,15 @@ export class Tuner {
       return c;
     }
     if (this.mode === 'off' || candidates.length < 2) return candidates[0];
-    const w = this.winners.get(key);
-    if (w !== undefined && (this.mode === 'cached' || this.timed.has(key))) {
+    const id = `${key} [${candidates.map(label).join(' ')}]`;
+    const w = this.winners.get(id);
+    if (w !== undefined && (this.mode === 'cached' || this.timed.has(id))) {
       const c = candidates.find((c) => label(c) === w);
       if (c !== undefined) return c;
     }
-    if (!this.queue.has(key))
-      this.queue.set(key, {
+    if (!this.queue.has(id))
+      this.queue.set(id, {
+        key,
         candidates: [...candidates],
         label: label as (c: unknown) => string,
         prepare: prepare as () => TuneBench<unknown>,
@@ -103,7 +108,7 @@ export class Tuner {
 
   /** Keys used since the last tunePending() that have no winner yet. */
   get pending(): string[] {
-    return [...this.queue.keys()];
+    return [...this.queue.values()].map((q) => q.key);
   }
 
   /** Time the candidates of every queued key, keep the winners (and store them); one row per key. */
@@ -112,14 +117,14 @@ export class Tuner {
     const rows: TuneRow[] = [];
     const keys = [...this.queue.entries()];
     this.queue.clear();
-    for (const [k, [key, q]] of keys.entries()) {
+    for (const [k, [id, q]] of keys.entries()) {
       const bench = q.prepare();
       try {
         const runs = q.candidates.map((c) => () => bench.run(c));
         const { trials, winner } = await chooseVariant(engine, q.candidates.map(q.label), runs, reps);
-        this.winners.set(key, winner);
-        this.timed.add(key);
-        rows.push({ key, trials, winner });
+        this.winners.set(id, winner);
+        this.timed.add(id);
+        rows.push({ key: q.key, trials, winner });
         o.onDone?.(rows[rows.length - 1], k);
       } finally {
         bench.dispose();
