@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LimitError, ShapeError, parameter, Tape, tensor, type Engine } from '../src/index.js';
-import { gemmCandidates, gemmLabel, linear, matmul } from '../src/ops/linear.js';
+import { gemm, gemmCandidates, gemmLabel, linear, matmul } from '../src/ops/linear.js';
 import { linearBackwardRef, linearRef, matmulRef, type LinearDims } from './ref/linear.js';
 import { cappedEngine, close, disposeGpu, dot, gpu, numericGrad, rand } from './helpers.js';
 
@@ -134,6 +134,7 @@ test("every GEMM workgroup shape the tuner may choose matches float64 and today'
     for (const d of [
       { B: 5, inF: 37, out: 130 },
       { B: 33, inF: 70, out: 260 },
+      { B: 6, inF: 68, out: 132 }, // every ld a multiple of 4: the vec4 paths
     ]) {
       e.tuner.force(undefined);
       const base = await checkLinear(e, d, true, true, 40, `linear ${d.B}x${d.inF}→${d.out}`);
@@ -163,6 +164,61 @@ test("every GEMM workgroup shape the tuner may choose matches float64 and today'
       assert.ok(most >= 3, `${most} candidates`);
       for (const l of ['tiled64x64', ...(e.subgroupKernels ? ['subgroup8x256', 'subgroup256x8'] : [])])
         assert.ok(seen.has(l), `${l} was not run (ran ${[...seen].join(', ')})`);
+    }
+  } finally {
+    e.tuner.force(undefined);
+  }
+});
+
+test('GEMM on rows longer than K or N (their tails NaN), every variant: float64, and bit for bit with the default', async () => {
+  const e = await gpu();
+  const M = 70,
+    N = 68, // C rows start on a vec4 too: every operand aligned
+    K = 21,
+    lda = 24, // ≥ K (or M when transposed: 72), a multiple of 4 so the vec4 paths run
+    ldb = 72;
+  // a row of `len` values whose first `used` are v's, the rest NaN: a GEMM that reads past K or N shows it
+  const rows = (v: Float64Array, n: number, len: number, used: number) =>
+    Float32Array.from({ length: n * len }, (_, i) =>
+      i % len < used ? v[Math.floor(i / len) * used + (i % len)] : NaN,
+    );
+  try {
+    for (const transA of [false, true]) {
+      const ld = transA ? 72 : lda;
+      const as = rand(M * K, 7),
+        bs = rand(K * N, 8); // op(A) row-major [M, K] as stored (transposed: [K, M]); B [K, N]
+      const a = tensor(e, transA ? rows(as, K, ld, M) : rows(as, M, ld, K), [(transA ? K : M) * ld]);
+      const b = tensor(e, rows(bs, K, ldb, N), [K * ldb]);
+      const opA = (m: number, k: number) => (transA ? as[k * M + m] : as[m * K + k]);
+      const want = Float64Array.from({ length: M * N }, (_, i) => {
+        let sum = 0;
+        for (let k = 0; k < K; k++) sum += opA(Math.floor(i / N), k) * bs[k * N + (i % N)];
+        return sum;
+      });
+      let base: Float32Array | undefined;
+      for (const v of gemmCandidates(M, N, e.subgroupKernels)) {
+        const c = tensor(e, new Float32Array(M * N), [M * N]);
+        e.tuner.force((key) => (key.startsWith('gemm ') ? gemmLabel(v) : undefined));
+        gemm({
+          M,
+          N,
+          K,
+          transA,
+          a: { t: a, start: 0, count: a.size, ld, off: 0 },
+          b: { t: b, start: 0, count: b.size, ld: ldb, off: 0 },
+          c: { t: c, start: 0, count: c.size, ld: N, off: 0 },
+        });
+        const got = await c.readF32();
+        close(got, want, atolK(K), 1e-5, `${gemmLabel(v)} transA=${transA}`);
+        base ??= got;
+        assert.ok(
+          got.every((x, j) => Object.is(x, base![j])),
+          `${gemmLabel(v)} transA=${transA} differs from the default`,
+        );
+        c.dispose();
+      }
+      a.dispose();
+      b.dispose();
     }
   } finally {
     e.tuner.force(undefined);
