@@ -1,5 +1,7 @@
 // 2-D convolution (NCHW, OIHW weights, groups), forward with fused bias (+ ReLU) and the three
-// gradients, each an implicit-GEMM WGSL kernel with per-invocation register tiles (kernels/conv2d_*).
+// gradients, each an implicit-GEMM WGSL kernel (kernels/conv2d_*): register tiles, workgroup-memory
+// tiles (for GPUs) or subgroup shuffles (the default where the adapter has subgroups), as the tuner
+// chooses (conv2d_tiles.ts).
 // Tensors larger than one storage binding are processed in batch chunks whose offsets the device can
 // bind; the weight and bias gradients accumulate across chunks in a fixed order (deterministic).
 import { LimitError, ShapeError, fmtShape } from '../errors.js';

@@ -1,6 +1,6 @@
 // The register tiles of the conv kernels and their autotuning (src/gpu/tuner.ts): for each direction
-// and shape, today's hand-picked tile (tuned on lavapipe) comes first, then the alternatives the
-// tuner times on the adapter in use. The tile decides only which invocation computes which outputs,
+// and shape, the default (today's hand-picked tile, tuned on lavapipe) comes first, then the
+// alternatives the tuner times on the adapter in use. The tile decides only which invocation computes which outputs,
 // never the order of a sum, so every candidate (workgroup-memory and subgroup kernels included)
 // gives the same numbers bit for bit.
 import type { Engine } from '../gpu/engine.js';
@@ -78,9 +78,10 @@ export function variantLabel(v: ConvVariant): string {
 
 /**
  * The default first: today's tile, on the subgroup kernel where the adapter has subgroups (it loads
- * the weights or dY once per subgroup instead of once per lane, and beat the register kernel with
- * the same tile in every direction of conv1 and conv2 on lavapipe: bench/RESULTS.md) unless the
- * range is shorter than one of its 64-wide workgroups, else on the register kernel. Then other register shapes and workgroup sizes, each fitted to m × n as above,
+ * the weights or dY once per subgroup instead of once per lane; on lavapipe it beat the register
+ * kernel with the same tile in 13 of torchvision's 15 conv directions and tied the others:
+ * bench/RESULTS.md) unless the range is shorter than one of its 64-wide workgroups, else on the
+ * register kernel. Then other register shapes and workgroup sizes, each fitted to m × n as above,
  * and the workgroup-memory kernel of the direction (kernels/conv2d_*_tiled.wgsl).
  */
 export function convCandidates(dir: ConvDirection, m: number, n: number, subgroups: boolean): ConvVariant[] {
