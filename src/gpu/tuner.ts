@@ -138,9 +138,9 @@ export class Tuner {
 /**
  * Time each variant's run (labels[0] is the default) and pick by winnerOf. A variant slower than
  * twice the default in the first round drops out of the others (on lavapipe the workgroup-memory
- * kernels run 3–10× slower: timing them five times over would double a tuning pass). A challenger
- * that wins must win again, alone against the default in fresh rounds, or the default stays: the
- * fastest of several noisy timings is flattered by its luck.
+ * kernels run 2–3× slower on most shapes, ~40× on conv1's dX: timing them five times over would
+ * double a tuning pass). A challenger that wins must win again, alone against the default in fresh
+ * rounds, or the default stays: the fastest of several noisy timings is flattered by its luck.
  */
 export async function chooseVariant(
   e: TimingEngine,
